@@ -1,0 +1,16 @@
+//! Pure river-chief logic: reading patrol tracks, measuring them against
+//! reaches, deciding validity, and the weekly rule. No I/O, no async, no
+//! database types: values in, values out.
+
+pub mod compliance;
+pub mod coverage;
+pub mod gcj02;
+pub mod import;
+pub mod metrics;
+pub mod read;
+pub mod similarity;
+pub mod time;
+pub mod track;
+pub mod validity;
+
+pub use track::{Track, TrackPoint};
