@@ -1,1 +1,135 @@
-//! api
+//! The HTTP API of riverchief (axum): routes, authentication, the mapping of
+//! errors to responses, the OpenAPI document and the static web app.
+//! Handlers are thin: parse, call domain/storage, respond.
+
+pub mod auth;
+pub mod context;
+pub mod error;
+pub mod import;
+pub mod limits;
+pub mod metrics;
+pub mod ops;
+pub mod roster;
+mod web;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, HeaderValue, Request};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub use context::{ApiContext, Config};
+pub use error::ApiError;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "riverchief", description = "河长制巡河 — river-chief patrols, compliance and problems"),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "auth", description = "登录 / login"),
+        (name = "roster", description = "河长名册与河段 / roster and reaches"),
+        (name = "operations", description = "运维 / operations"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
+
+/// The API routes and their OpenAPI document.
+fn api_routes() -> OpenApiRouter<ApiContext> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(ops::healthz))
+        .routes(routes!(ops::readyz))
+        .routes(routes!(ops::metrics))
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::me))
+        .routes(routes!(auth::change_password))
+        .routes(routes!(roster::list_towns, roster::create_town))
+        .routes(routes!(roster::list_villages))
+        .routes(routes!(roster::list_branches))
+        .routes(routes!(roster::list_rivers))
+        .routes(routes!(roster::list_chiefs))
+        .routes(routes!(roster::get_chief))
+        .routes(routes!(roster::list_reaches))
+        .routes(routes!(roster::get_reach))
+        .routes(routes!(roster::list_assignments, roster::create_assignment))
+        .routes(routes!(import::import_town))
+}
+
+/// The OpenAPI document (also served at `/openapi.json`).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api_routes().into_openapi()
+}
+
+/// The whole application: API, docs, web app, and the middleware stack.
+pub fn router(ctx: ApiContext) -> Router {
+    let (api, openapi) = api_routes().split_for_parts();
+    let request_id = HeaderName::from_static("x-request-id");
+    api.merge(utoipa_swagger_ui::SwaggerUi::new("/docs").url("/openapi.json", openapi))
+        .merge(web::routes(&ctx.config))
+        .layer(DefaultBodyLimit::max(ctx.config.max_json_bytes))
+        .layer(axum::middleware::from_fn_with_state(
+            ctx.metrics.clone(),
+            metrics::track,
+        ))
+        .layer(security_headers())
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+                let id = req
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-");
+                // The path only: query strings may carry personal data.
+                tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
+            }),
+        )
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .with_state(ctx)
+}
+
+fn security_headers() -> tower::layer::util::Stack<
+    SetResponseHeaderLayer<HeaderValue>,
+    tower::layer::util::Stack<
+        SetResponseHeaderLayer<HeaderValue>,
+        SetResponseHeaderLayer<HeaderValue>,
+    >,
+> {
+    // Maps may load a configured raster basemap over https; everything else is ours.
+    let csp = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+               img-src 'self' data: blob: https:; connect-src 'self' https:; worker-src 'self' blob:; \
+               object-src 'none'; frame-ancestors 'none'; base-uri 'self'";
+    tower::layer::util::Stack::new(
+        SetResponseHeaderLayer::if_not_present(
+            HeaderName::from_static("content-security-policy"),
+            HeaderValue::from_static(csp),
+        ),
+        tower::layer::util::Stack::new(
+            SetResponseHeaderLayer::if_not_present(
+                HeaderName::from_static("x-content-type-options"),
+                HeaderValue::from_static("nosniff"),
+            ),
+            SetResponseHeaderLayer::if_not_present(
+                HeaderName::from_static("referrer-policy"),
+                HeaderValue::from_static("same-origin"),
+            ),
+        ),
+    )
+}

@@ -1,1 +1,16 @@
-//! store
+//! Storage for riverchief: PostgreSQL + PostGIS through sqlx. Queries, row
+//! types and transactions; knows SQL, knows nothing of HTTP.
+
+pub mod audit;
+pub mod auth;
+pub mod error;
+pub mod import;
+pub mod roster;
+
+pub use error::StoreError;
+pub use sqlx::PgPool;
+
+/// The schema, embedded from `migrations/` at the workspace root.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;

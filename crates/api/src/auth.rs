@@ -1,0 +1,217 @@
+//! Authentication: the bearer-token extractor, role checks, login, logout
+//! and password change.
+
+use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum_extra::TypedHeader;
+use axum_extra::headers::Authorization;
+use axum_extra::headers::authorization::Bearer;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::convert::Infallible;
+use std::net::IpAddr;
+use std::net::SocketAddr;
+use store::auth::{Role, User};
+use utoipa::ToSchema;
+
+use crate::context::ApiContext;
+use crate::error::{ApiError, ApiJson, ApiResult};
+
+/// The authenticated caller.
+#[derive(Debug, Clone)]
+pub struct AuthUser {
+    pub user: User,
+    pub token: String,
+}
+
+impl FromRequestParts<ApiContext> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, ctx: &ApiContext) -> ApiResult<Self> {
+        let TypedHeader(Authorization(bearer)) =
+            TypedHeader::<Authorization<Bearer>>::from_request_parts(parts, ctx)
+                .await
+                .map_err(|_| ApiError::Unauthorized)?;
+        let token = bearer.token().to_owned();
+        let user = store::auth::user_for_token(&ctx.pool, &token)
+            .await?
+            .ok_or(ApiError::Unauthorized)?;
+        Ok(Self { user, token })
+    }
+}
+
+impl AuthUser {
+    pub fn role(&self) -> Role {
+        self.user.role
+    }
+
+    /// 403 unless the caller has one of `roles`.
+    pub fn require(&self, roles: &[Role]) -> ApiResult<()> {
+        if roles.contains(&self.user.role) {
+            Ok(())
+        } else {
+            let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+            Err(ApiError::forbidden(format!(
+                "this needs the role {}; you are {}",
+                names.join(" or "),
+                self.user.role.as_str()
+            )))
+        }
+    }
+
+    pub fn require_admin(&self) -> ApiResult<()> {
+        self.require(&[Role::Admin])
+    }
+
+    /// The town the caller is limited to (`None`: every town).
+    pub fn town_scope(&self) -> Option<i64> {
+        self.user.town_id
+    }
+
+    /// 404 (not 403: ids of other towns are not revealed) unless `town_id`
+    /// is within the caller's scope.
+    pub fn check_town(&self, town_id: i64, what: &str) -> ApiResult<()> {
+        match self.town_scope() {
+            Some(t) if t != town_id => Err(ApiError::not_found(what)),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The client's address when the server knows it (not behind a proxy).
+pub struct ClientAddr(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
+        Ok(Self(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ))
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct LoginRequest {
+    pub login: String,
+    pub password: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LoginResponse {
+    /// Send as `Authorization: Bearer TOKEN`.
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+    pub user: User,
+}
+
+/// A PHC string for a password nobody has: verifying against it makes an
+/// unknown login cost as much as a wrong password (no user enumeration).
+fn dummy_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| store::auth::hash_password("riverchief-no-such-user"))
+}
+
+/// Log in with a login and password; answers a bearer token.
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth",
+    request_body = LoginRequest,
+    responses((status = 200, body = LoginResponse), (status = 401), (status = 429)))]
+pub async fn login(
+    State(ctx): State<ApiContext>,
+    ClientAddr(peer): ClientAddr,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> ApiResult<axum::Json<LoginResponse>> {
+    let keys = [
+        format!("login:{}", req.login.to_lowercase()),
+        format!("ip:{}", peer.map(|ip| ip.to_string()).unwrap_or_default()),
+    ];
+    if let Some(wait) = keys.iter().find_map(|k| ctx.login_limiter.blocked_for(k)) {
+        return Err(ApiError::TooManyRequests {
+            message: format!("too many failed logins; try again in {wait} s"),
+            retry_after_s: wait,
+        });
+    }
+    let found = store::auth::find_by_login(&ctx.pool, &req.login).await?;
+    let hash = found
+        .as_ref()
+        .map(|(_, h)| h.clone())
+        .unwrap_or_else(|| dummy_hash().to_owned());
+    let password = req.password.clone();
+    let ok = tokio::task::spawn_blocking(move || store::auth::verify_password(&hash, &password))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let Some((user, _)) = found.filter(|_| ok) else {
+        keys.iter().for_each(|k| ctx.login_limiter.record(k));
+        tracing::info!("failed login");
+        return Err(ApiError::Unauthorized);
+    };
+    ctx.login_limiter.clear(&keys[0]);
+    let expires_at = Utc::now() + ctx.config.token_ttl;
+    let token = store::auth::issue_token(&ctx.pool, user.id, expires_at).await?;
+    tracing::info!(user_id = user.id, "login");
+    Ok(axum::Json(LoginResponse {
+        token,
+        expires_at,
+        user,
+    }))
+}
+
+/// Revoke the token used for this request.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth",
+    responses((status = 204), (status = 401)), security(("bearer" = [])))]
+pub async fn logout(State(ctx): State<ApiContext>, auth: AuthUser) -> ApiResult<StatusCode> {
+    store::auth::revoke_token(&ctx.pool, &auth.token).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The caller's account.
+#[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth",
+    responses((status = 200, body = User), (status = 401)), security(("bearer" = [])))]
+pub async fn me(auth: AuthUser) -> axum::Json<User> {
+    axum::Json(auth.user)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PasswordChange {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// Change the caller's password; every token of the account is revoked.
+#[utoipa::path(post, path = "/api/v1/auth/password", tag = "auth",
+    request_body = PasswordChange,
+    responses((status = 204), (status = 401), (status = 422)), security(("bearer" = [])))]
+pub async fn change_password(
+    State(ctx): State<ApiContext>,
+    auth: AuthUser,
+    ApiJson(req): ApiJson<PasswordChange>,
+) -> ApiResult<StatusCode> {
+    domain::import::check_password("new_password", &req.new_password)
+        .map_err(|e| ApiError::invalid_field(e.field, e.message))?;
+    let (_, hash) = store::auth::find_by_login(&ctx.pool, &auth.user.login)
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
+    let current = req.current_password.clone();
+    let ok = tokio::task::spawn_blocking(move || store::auth::verify_password(&hash, &current))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    if !ok {
+        return Err(ApiError::invalid_field(
+            "current_password",
+            "is not your current password",
+        ));
+    }
+    let mut conn = ctx.pool.acquire().await?;
+    let new = req.new_password;
+    let user_id = auth.user.id;
+    // argon2 is CPU-bound; hash off the async runtime, then store.
+    let hash = tokio::task::spawn_blocking(move || store::auth::hash_password(&new))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    store::auth::set_password_hash(&mut conn, user_id, &hash).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

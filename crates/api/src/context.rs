@@ -1,0 +1,66 @@
+//! The state every handler shares: configuration and the database pool.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::limits::RateLimiter;
+use crate::metrics::Metrics;
+
+/// Server configuration as plain data.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where the web app's static files are (`map-ui/`).
+    pub ui_dir: PathBuf,
+    /// Where uploaded files (photos) are kept.
+    pub data_dir: PathBuf,
+    /// Largest accepted track upload.
+    pub max_track_bytes: usize,
+    /// Largest accepted JSON body (import documents included).
+    pub max_json_bytes: usize,
+    /// How long a login token lives.
+    pub token_ttl: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            ui_dir: default_ui_dir(),
+            data_dir: PathBuf::from(".riverchief"),
+            max_track_bytes: 20 * 1024 * 1024,
+            max_json_bytes: 20 * 1024 * 1024,
+            token_ttl: Duration::from_secs(30 * 24 * 3600),
+        }
+    }
+}
+
+/// `./map-ui` when run from a checkout or next to it, else the source tree's.
+pub fn default_ui_dir() -> PathBuf {
+    let local = PathBuf::from("map-ui");
+    if local.join("index.html").exists() {
+        local
+    } else {
+        PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../map-ui"))
+    }
+}
+
+/// Shared by all handlers (cheap to clone).
+#[derive(Clone)]
+pub struct ApiContext {
+    pub pool: store::PgPool,
+    pub config: Arc<Config>,
+    pub login_limiter: Arc<RateLimiter>,
+    pub metrics: Arc<Metrics>,
+}
+
+impl ApiContext {
+    pub fn new(pool: store::PgPool, config: Config) -> Self {
+        Self {
+            pool,
+            config: Arc::new(config),
+            // 10 failed logins per login or per address in 15 minutes.
+            login_limiter: Arc::new(RateLimiter::new(10, Duration::from_secs(15 * 60))),
+            metrics: Arc::new(Metrics::default()),
+        }
+    }
+}
