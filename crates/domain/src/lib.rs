@@ -8,6 +8,7 @@ pub mod gcj02;
 pub mod import;
 pub mod metrics;
 pub mod read;
+pub mod scoring;
 pub mod similarity;
 pub mod time;
 pub mod track;
