@@ -1,1 +1,289 @@
-fn main() {}
+//! `riverchief`: the command line. Wires storage and the HTTP API together;
+//! no logic of its own beyond choosing what to run.
+
+mod db;
+mod demo;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "riverchief",
+    version,
+    about = "河长制巡河服务 — river-chief patrols, compliance and problems"
+)]
+struct Cli {
+    /// Data directory: the embedded database cluster and uploaded files.
+    #[arg(
+        long,
+        env = "RIVERCHIEF_DATA_DIR",
+        default_value = ".riverchief",
+        global = true
+    )]
+    data_dir: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP server (embedded database unless DATABASE_URL is set).
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "RIVERCHIEF_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Load the demo town first when the database has no town yet.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Import data.
+    Import {
+        #[command(subcommand)]
+        what: ImportWhat,
+    },
+    /// Load the demo town 牛栏江镇 (idempotent) and print its logins.
+    Demo,
+    /// Manage accounts.
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportWhat {
+    /// Import a town document (JSON, see DESIGN.md); idempotent by codes.
+    Town {
+        /// The JSON file.
+        file: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserAction {
+    /// Create an account.
+    Add {
+        #[arg(long)]
+        login: String,
+        #[arg(long)]
+        password: String,
+        /// admin | chief | assessor
+        #[arg(long)]
+        role: String,
+        /// The chief's code (role chief).
+        #[arg(long)]
+        chief: Option<String>,
+        /// Limit the account to one town (9-digit code); default: the only town, if there is one.
+        #[arg(long)]
+        town: Option<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("RIVERCHIEF_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let json = std::env::var("RIVERCHIEF_LOG_FORMAT").is_ok_and(|f| f == "json");
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve { listen, demo } => serve(&cli.data_dir, listen, demo).await,
+        Command::Migrate => {
+            let db = db::Database::open(&cli.data_dir).await?;
+            println!("migrations applied");
+            db.close().await
+        }
+        Command::Import {
+            what: ImportWhat::Town { file },
+        } => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let town = domain::import::parse(&bytes)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let db = db::Database::open(&cli.data_dir).await?;
+            let result = store::import::import_town(&db.pool, &town, None).await;
+            let closed = db.close().await;
+            let summary = result?;
+            println!(
+                "imported town {} ({}): {} villages, {} branches, {} rivers, {} reaches, {} chiefs, {} new accounts",
+                town.town.name,
+                town.town.code,
+                summary.villages,
+                summary.branches,
+                summary.rivers,
+                summary.reaches,
+                summary.chiefs,
+                summary.users_created
+            );
+            closed
+        }
+        Command::Demo => {
+            let db = db::Database::open(&cli.data_dir).await?;
+            let result = demo::load(&db.pool).await;
+            let closed = db.close().await;
+            demo::print_logins(&result?);
+            closed
+        }
+        Command::User {
+            action:
+                UserAction::Add {
+                    login,
+                    password,
+                    role,
+                    chief,
+                    town,
+                },
+        } => {
+            let db = db::Database::open(&cli.data_dir).await?;
+            let result = add_user(
+                &db.pool,
+                &login,
+                &password,
+                &role,
+                chief.as_deref(),
+                town.as_deref(),
+            )
+            .await;
+            let closed = db.close().await;
+            let user = result?;
+            println!(
+                "created {} account {:?} (id {})",
+                user.role.as_str(),
+                user.login,
+                user.id
+            );
+            closed
+        }
+    }
+}
+
+async fn serve(data_dir: &std::path::Path, listen: SocketAddr, demo: bool) -> anyhow::Result<()> {
+    let db = db::Database::open(data_dir).await?;
+    if demo && store::roster::is_empty(&db.pool).await? {
+        let loaded = demo::load(&db.pool).await?;
+        demo::print_logins(&loaded);
+    }
+    let config = api::Config {
+        data_dir: data_dir.to_path_buf(),
+        ..api::Config::default()
+    };
+    let app = api::router(api::ApiContext::new(db.pool.clone(), config));
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    println!("riverchief is serving on http://{listen}/  (Ctrl-C to stop)");
+    let served = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .context("server error");
+    tracing::info!("shutting down");
+    let closed = db.close().await;
+    served.and(closed)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
+
+async fn add_user(
+    pool: &store::PgPool,
+    login: &str,
+    password: &str,
+    role: &str,
+    chief: Option<&str>,
+    town: Option<&str>,
+) -> anyhow::Result<store::auth::User> {
+    let role = store::auth::Role::parse(role)
+        .ok_or_else(|| anyhow::anyhow!("--role must be admin, chief or assessor, not {role:?}"))?;
+    domain::import::check_login("--login", login).map_err(|e| anyhow::anyhow!("{e}"))?;
+    domain::import::check_password("--password", password).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let towns = store::roster::towns(pool, None).await?;
+    let town_id = match town {
+        Some(code) => Some(
+            towns
+                .iter()
+                .find(|t| t.code == code)
+                .ok_or_else(|| anyhow::anyhow!("no town with code {code}"))?
+                .id,
+        ),
+        None if towns.len() == 1 => Some(towns[0].id),
+        None => None,
+    };
+    let chief_id = match (role, chief) {
+        (store::auth::Role::Chief, None) => anyhow::bail!("--role chief needs --chief CODE"),
+        (_, Some(code)) => {
+            let chiefs = store::roster::chiefs(pool, town_id, None).await?;
+            Some(
+                chiefs
+                    .iter()
+                    .find(|c| c.code == code)
+                    .ok_or_else(|| anyhow::anyhow!("no chief with code {code}"))?
+                    .id,
+            )
+        }
+        (_, None) => None,
+    };
+    let mut conn = pool.acquire().await?;
+    Ok(store::auth::create_user(
+        &mut conn,
+        store::auth::NewUser {
+            login,
+            password,
+            role,
+            chief_id,
+            town_id,
+        },
+    )
+    .await?)
+}

@@ -1,0 +1,47 @@
+//! Opening the database: `DATABASE_URL` when set, else the embedded private
+//! cluster under the data directory (started here, stopped on close).
+
+use anyhow::Context;
+use std::path::Path;
+use store::embedded::EmbeddedCluster;
+
+pub struct Database {
+    pub pool: store::PgPool,
+    cluster: Option<EmbeddedCluster>,
+}
+
+impl Database {
+    /// Connects (starting the embedded cluster if needed) and migrates.
+    pub async fn open(data_dir: &Path) -> anyhow::Result<Self> {
+        let (url, cluster) = match std::env::var("DATABASE_URL") {
+            Ok(url) if !url.is_empty() => (url, None),
+            _ => {
+                std::fs::create_dir_all(data_dir).with_context(|| {
+                    format!("cannot create the data directory {}", data_dir.display())
+                })?;
+                let cluster = EmbeddedCluster::start(data_dir).await?;
+                (cluster.database_url(), Some(cluster))
+            }
+        };
+        let pool = store::connect(&url)
+            .await
+            .context("cannot connect to the database")?;
+        store::migrate(&pool)
+            .await
+            .context("cannot apply the database migrations")?;
+        Ok(Self { pool, cluster })
+    }
+
+    /// Closes the pool and stops the embedded cluster if this process started it.
+    pub async fn close(self) -> anyhow::Result<()> {
+        self.pool.close().await;
+        if let Some(cluster) = self.cluster {
+            if cluster.started_now() {
+                cluster.stop().await?;
+            } else {
+                cluster.leave_running();
+            }
+        }
+        Ok(())
+    }
+}
