@@ -1,12 +1,13 @@
 //! GCJ-02 ("Mars coordinates") to WGS-84. Chinese map apps (Amap, Keep,
-//! Ovital, …) record positions in GCJ-02: WGS-84 shifted by a published but
-//! non-invertible formula, a few hundred metres in mainland China and zero
+//! Ovital, …) record positions in GCJ-02: WGS-84 shifted by a published formula that
+//! has no closed-form inverse, a few hundred metres in mainland China and zero
 //! elsewhere. We store WGS-84, so such tracks are converted on upload.
 //!
 //! The inverse is found numerically: `w ← w − (forward(w) − g)` (a fixed-point
 //! iteration on the public forward formula, from [`coordtransform`]) until the
 //! step is below 1e-12° (≈ 0.1 µm), at most [`MAX_ITERATIONS`] times. It
-//! converges in 3–5 steps because the shift changes by < 0.1 % per metre.
+//! converges in 3–5 steps: the shift changes by only ~1 mm per metre of
+//! position, so each step shrinks the error about a thousandfold.
 //!
 //! "Mainland China" is the region of [`coordtransform::is_in_gcj02_region`]
 //! (an OSM-derived outline; Hong Kong, Macau and Taiwan excluded). Outside it
@@ -83,7 +84,7 @@ pub fn wgs84_to_gcj02(lon: f64, lat: f64) -> (f64, f64) {
 /// };
 /// track_gcj02_to_wgs84(&mut track);
 /// // The WGS-84 position lies north-west of the GCJ-02 one.
-/// assert!(track.points[0].lon < 103.1 && track.points[0].lat < 25.3);
+/// assert!(track.points[0].lon < 103.1 && track.points[0].lat > 25.3);
 /// assert!(track.flags.contains("gcj02_converted"));
 /// ```
 pub fn track_gcj02_to_wgs84(track: &mut Track) {
