@@ -30,16 +30,18 @@
 //! ```
 //!
 //! How: the track is projected to a local plane ([`LocalPlane`], metres
-//! around the track's centre) and its segments go into an R-tree
-//! ([`TrackIndex`]). For each reach segment the tree yields the nearby track
-//! segments, and for each of those the exact parameter interval of the reach
-//! segment that lies within `buffer_m` of it (the capsule test: two discs and
-//! a band, each a quadratic or linear inequality in the parameter). The union
-//! of the intervals is the covered fraction of the reach segment. That
-//! fraction is weighted by the segment's ellipsoidal length, so numerator and
-//! denominator are geodesic metres, like PostGIS' `ST_Length(geography)`.
-//! The cost is O(n log n) in the track's points for the tree plus about one
-//! tree query per reach segment.
+//! around the track's centre) and indexed ([`TrackIndex`]: an R-tree over
+//! runs of 16 consecutive segments). For each reach segment the index yields
+//! the nearby track segments, and for each of those the exact parameter
+//! interval of the reach segment that lies within `buffer_m` of it (the
+//! capsule test: two discs and a band, each a quadratic or linear inequality
+//! in the parameter). The union of the intervals is the covered fraction of
+//! the reach segment. That fraction is weighted by the segment's ellipsoidal
+//! length, so numerator and denominator are geodesic metres, like PostGIS'
+//! `ST_Length(geography)`. Building the index is linear in the track's
+//! points (plus a tree over n/16 boxes); a query costs about one tree lookup
+//! per reach segment, and usually none: the track segment that covered the
+//! previous piece of the reach is tried first.
 //!
 //! Accuracy against PostGIS: fractions of segments are taken in the plane,
 //! where the only error is the projection's scale error on the 50 m radius
@@ -54,7 +56,8 @@
 
 use crate::track::Track;
 use geo::{Coord, Distance, Geodesic, LineString, MultiLineString, Point};
-use rstar::{AABB, Envelope, RTree, primitives::Line};
+use rstar::primitives::{GeomWithData, Rectangle};
+use rstar::{AABB, Envelope, RTree};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -237,8 +240,14 @@ pub(crate) fn segment_length_m(a: Coord<f64>, b: Coord<f64>) -> f64 {
 /// pull every track segment of a large bounding box out of the tree.
 const QUERY_PIECE_M: f64 = 100.0;
 
+/// Consecutive track segments per R-tree leaf. A walked track is locally
+/// straight-ish, so a run of 16 segments has a small bounding box, and
+/// building the tree over runs instead of segments is 16× less work.
+const CHUNK_SEGMENTS: usize = 16;
+
 /// A track prepared for coverage queries: projected to a [`LocalPlane`]
-/// around its centre, segments in an R-tree. Build it once per track and ask
+/// around its centre, with an R-tree over the bounding boxes of runs of
+/// [`CHUNK_SEGMENTS`] consecutive segments. Build it once per track and ask
 /// for as many reaches as needed.
 ///
 /// ```
@@ -262,7 +271,11 @@ const QUERY_PIECE_M: f64 = 100.0;
 #[derive(Debug, Clone)]
 pub struct TrackIndex {
     plane: LocalPlane,
-    tree: RTree<Line<[f64; 2]>>,
+    /// Projected track points; segment `i` runs from point `i` to `i + 1`
+    /// (a one-point track has one degenerate segment).
+    points: Vec<[f64; 2]>,
+    /// Bounding boxes of runs of segments, with the run's first segment.
+    chunks: RTree<GeomWithData<Rectangle<[f64; 2]>, usize>>,
     /// Bounding box of the projected track (`None` without points).
     envelope: Option<AABB<[f64; 2]>>,
 }
@@ -270,30 +283,44 @@ pub struct TrackIndex {
 impl TrackIndex {
     /// Indexes a track's points in order.
     pub fn new(track: &Track) -> Self {
-        Self::from_positions(track.points.iter().map(|p| (p.lon, p.lat)).collect())
+        let plane = LocalPlane::around(track.points.iter().map(|p| (p.lon, p.lat)));
+        Self::build(plane, track.points.iter().map(|p| (p.lon, p.lat)))
     }
 
     /// Indexes a lon/lat line.
     pub fn from_line_string(line: &LineString<f64>) -> Self {
-        Self::from_positions(line.coords().map(|c| (c.x, c.y)).collect())
+        let plane = LocalPlane::around(line.coords().map(|c| (c.x, c.y)));
+        Self::build(plane, line.coords().map(|c| (c.x, c.y)))
     }
 
-    fn from_positions(positions: Vec<(f64, f64)>) -> Self {
-        let plane =
-            LocalPlane::around(positions.iter().copied()).unwrap_or(LocalPlane::new(0.0, 0.0));
-        let projected: Vec<[f64; 2]> = positions
-            .iter()
-            .map(|&(lon, lat)| plane.project(lon, lat))
+    fn build(plane: Option<LocalPlane>, positions: impl Iterator<Item = (f64, f64)>) -> Self {
+        let plane = plane.unwrap_or(LocalPlane::new(0.0, 0.0));
+        let points: Vec<[f64; 2]> = positions
+            .map(|(lon, lat)| plane.project(lon, lat))
             .collect();
-        let segments = match projected.as_slice() {
-            [] => Vec::new(),
-            [only] => vec![Line::new(*only, *only)],
-            many => many.windows(2).map(|w| Line::new(w[0], w[1])).collect(),
-        };
-        let envelope = (!projected.is_empty()).then(|| AABB::from_points(&projected));
+        let segment_count = points
+            .len()
+            .saturating_sub(1)
+            .max(usize::from(!points.is_empty()));
+        let chunks = (0..segment_count)
+            .step_by(CHUNK_SEGMENTS)
+            .map(|first| {
+                let last_point = (first + CHUNK_SEGMENTS).min(points.len() - 1);
+                let run = &points[first..=last_point];
+                let (lo, hi) = run.iter().fold((run[0], run[0]), |(lo, hi), p| {
+                    (
+                        [lo[0].min(p[0]), lo[1].min(p[1])],
+                        [hi[0].max(p[0]), hi[1].max(p[1])],
+                    )
+                });
+                GeomWithData::new(Rectangle::from_corners(lo, hi), first)
+            })
+            .collect();
+        let envelope = (!points.is_empty()).then(|| AABB::from_points(&points));
         Self {
             plane,
-            tree: RTree::bulk_load(segments),
+            chunks: RTree::bulk_load(chunks),
+            points,
             envelope,
         }
     }
@@ -301,6 +328,20 @@ impl TrackIndex {
     /// The plane the track was projected to.
     pub fn plane(&self) -> &LocalPlane {
         &self.plane
+    }
+
+    fn segment_count(&self) -> usize {
+        self.points
+            .len()
+            .saturating_sub(1)
+            .max(usize::from(!self.points.is_empty()))
+    }
+
+    fn segment(&self, i: usize) -> ([f64; 2], [f64; 2]) {
+        (
+            self.points[i],
+            self.points[(i + 1).min(self.points.len() - 1)],
+        )
     }
 
     /// Coverage of `reach` (lon/lat) by this track with a buffer of
@@ -313,7 +354,11 @@ impl TrackIndex {
                 [e.upper()[0] + r, e.upper()[1] + r],
             )
         });
-        let mut scratch = Vec::new();
+        let mut query = Query {
+            r,
+            scratch: Vec::new(),
+            hint: 0,
+        };
         let (mut length_m, mut covered_m) = (0.0, 0.0);
         for line in reach {
             for segment in line.lines() {
@@ -327,17 +372,14 @@ impl TrackIndex {
                 };
                 let a = self.plane.project(segment.start.x, segment.start.y);
                 let b = self.plane.project(segment.end.x, segment.end.y);
-                let seg_box = AABB::from_corners(a, b);
-                if !seg_box.intersects(track_envelope) {
+                if !AABB::from_corners(a, b).intersects(track_envelope) {
                     continue;
                 }
-                let planar_m = dist(a, b);
-                let pieces = (planar_m / QUERY_PIECE_M.max(2.0 * r)).ceil().max(1.0);
+                let pieces = (dist(a, b) / QUERY_PIECE_M.max(2.0 * r)).ceil().max(1.0);
                 let mut fraction = 0.0;
                 for k in 0..pieces as usize {
                     let (t0, t1) = (k as f64 / pieces, (k + 1) as f64 / pieces);
-                    fraction +=
-                        self.covered_fraction(lerp(a, b, t0), lerp(a, b, t1), r, &mut scratch);
+                    fraction += self.covered_fraction(lerp(a, b, t0), lerp(a, b, t1), &mut query);
                 }
                 covered_m += seg_m * fraction / pieces;
             }
@@ -354,34 +396,81 @@ impl TrackIndex {
         }
     }
 
-    /// Share of the plane segment `a`–`b` within `r` of the track.
-    fn covered_fraction(
-        &self,
-        a: [f64; 2],
-        b: [f64; 2],
-        r: f64,
-        scratch: &mut Vec<(f64, f64)>,
-    ) -> f64 {
+    /// Share of the plane segment `a`–`b` within `query.r` of the track.
+    fn covered_fraction(&self, a: [f64; 2], b: [f64; 2], query: &mut Query) -> f64 {
         let u = sub(b, a);
         let uu = dot(u, u);
         if uu == 0.0 {
             return 0.0;
         }
-        let query = AABB::from_corners(
+        let r = query.r;
+        // A patrol walks along the reach, so a track segment a little after
+        // the one that covered the previous piece of the reach usually covers
+        // this piece too: a dozen capsule tests are much cheaper than a tree
+        // query. Patrols walking against the reach's direction are helped by
+        // the backward offsets.
+        let n = self.segment_count();
+        for offset in HINT_OFFSETS {
+            let Some(j) = query.hint.checked_add_signed(offset).filter(|&j| j < n) else {
+                continue;
+            };
+            let (c, d) = self.segment(j);
+            if let Some((lo, hi)) = capsule_interval(a, u, uu, c, d, r)
+                && lo <= 0.0
+                && hi >= 1.0
+            {
+                query.hint = j;
+                return 1.0;
+            }
+        }
+
+        let (lo_q, hi_q) = (
             [a[0].min(b[0]) - r, a[1].min(b[1]) - r],
             [a[0].max(b[0]) + r, a[1].max(b[1]) + r],
         );
-        scratch.clear();
-        for seg in self.tree.locate_in_envelope_intersecting(&query) {
-            if let Some((lo, hi)) = capsule_interval(a, u, uu, seg.from, seg.to, r) {
-                if lo <= 0.0 && hi >= 1.0 {
-                    return 1.0;
+        let r_u = r * uu.sqrt();
+        query.scratch.clear();
+        for chunk in self
+            .chunks
+            .locate_in_envelope_intersecting(&AABB::from_corners(lo_q, hi_q))
+        {
+            let first = chunk.data;
+            for j in first..(first + CHUNK_SEGMENTS).min(n) {
+                let (c, d) = self.segment(j);
+                let outside = c[0].max(d[0]) < lo_q[0]
+                    || c[0].min(d[0]) > hi_q[0]
+                    || c[1].max(d[1]) < lo_q[1]
+                    || c[1].min(d[1]) > hi_q[1];
+                // Both ends further than r from the reach piece's line, on
+                // the same side: the capsule cannot reach the piece.
+                let (sc, sd) = (cross(u, sub(c, a)), cross(u, sub(d, a)));
+                if outside || (sc > r_u && sd > r_u) || (sc < -r_u && sd < -r_u) {
+                    continue;
                 }
-                scratch.push((lo, hi));
+                if let Some((lo, hi)) = capsule_interval(a, u, uu, c, d, r) {
+                    if lo <= 0.0 && hi >= 1.0 {
+                        query.hint = j;
+                        return 1.0;
+                    }
+                    query.scratch.push((lo, hi));
+                    query.hint = j;
+                }
             }
         }
-        union_length(scratch)
+        union_length(&mut query.scratch)
     }
+}
+
+/// Track segments tried first, relative to the last one that touched the
+/// reach (see `covered_fraction`).
+const HINT_OFFSETS: [isize; 12] = [0, 2, 4, 8, 12, 16, 24, 32, -4, -8, -16, -32];
+
+/// State carried along one reach: the buffer, a reusable interval buffer,
+/// and the last track segment that touched the reach.
+struct Query {
+    r: f64,
+    scratch: Vec<(f64, f64)>,
+    hint: usize,
 }
 
 /// Coverage of one reach by one track, buffer in metres (the rule's
