@@ -382,6 +382,40 @@ mod tests {
     }
 
     #[test]
+    fn real_ride_is_mostly_fast() {
+        // SOURCES.md: a 70 km ride, 74 % of its length faster than 25 km/h.
+        let Some(track) = crate::similarity::fixtures::gpx("gpx/sports-lib/7555261629.gpx") else {
+            return;
+        };
+        let m = TrackMetrics::of(&track);
+        assert!((m.length_m - 70_000.0).abs() < 3_000.0, "{}", m.length_m);
+        assert!((m.fast_share - 0.74).abs() < 0.05, "{}", m.fast_share);
+        assert!(
+            m.max_speed_kmh > 40.0 && m.max_speed_kmh < 90.0,
+            "{}",
+            m.max_speed_kmh
+        );
+    }
+
+    #[test]
+    fn real_walks_are_slow_and_a_car_is_fast() {
+        let fixture = crate::similarity::fixtures::gpx;
+        // A sparse 2-hour tour round a lake (gaps of up to 15 minutes): some
+        // fast stretches, but well under the rule's 20 %.
+        let Some(walk) = fixture("gpx/gpxpy/cerknicko-jezero.gpx") else {
+            return;
+        };
+        let m = TrackMetrics::of(&walk);
+        assert!(m.fast_share < 0.2, "{m:?}");
+        assert_eq!(m.longest_gap().map(|g| g.duration_s), Some(894.0));
+        let Some(car) = fixture("gpx/gpxpy/around-visnjan-with-car.gpx") else {
+            return;
+        };
+        let m = TrackMetrics::of(&car);
+        assert!(m.fast_share > 0.5, "{m:?}");
+    }
+
+    #[test]
     fn serializes_with_contract_names() {
         let json = serde_json::to_value(TrackMetrics::of(&straight(3, 1, 1e-5))).unwrap();
         for key in [
