@@ -77,9 +77,47 @@ impl TrackBuilder {
 
 /// Parses one coordinate number; `what` is "latitude", "longitude", ….
 pub(crate) fn parse_number(text: &str, what: &str, point: usize) -> Result<f64, ReadError> {
-    text.trim().parse::<f64>().map_err(|_| {
+    parse_f64(text).ok_or_else(|| {
         ReadError::InvalidCoordinates(format!("point {point}: {what} {text:?} is not a number"))
     })
+}
+
+/// A decimal number, surrounding whitespace allowed. Plain decimals such as
+/// `103.1234567` take a fast path that gives the same, correctly rounded
+/// result as `str::parse` (an exact integer mantissa below 2^53 divided by an
+/// exact power of ten: Clinger's fast path); anything else (exponents, long
+/// mantissas, `NaN`) goes to `str::parse`.
+pub(crate) fn parse_f64(text: &str) -> Option<f64> {
+    let text = text.trim_ascii();
+    parse_plain_decimal(text.as_bytes()).or_else(|| text.parse().ok())
+}
+
+fn parse_plain_decimal(b: &[u8]) -> Option<f64> {
+    const POW10: [f64; 16] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+    ];
+    let (negative, b) = match b {
+        [b'-', rest @ ..] => (true, rest),
+        [b'+', rest @ ..] => (false, rest),
+        _ => (false, b),
+    };
+    let (mut mantissa, mut digits, mut dot_at) = (0u64, 0usize, None);
+    for &c in b {
+        match c {
+            b'0'..=b'9' if digits < 15 => {
+                mantissa = mantissa * 10 + u64::from(c - b'0');
+                digits += 1;
+            }
+            b'.' if dot_at.is_none() => dot_at = Some(digits),
+            _ => return None,
+        }
+    }
+    if digits == 0 {
+        return None;
+    }
+    // At most 15 digits: the mantissa is below 2^53, so the cast is exact.
+    let value = mantissa as f64 / POW10[digits - dot_at.unwrap_or(digits)];
+    Some(if negative { -value } else { value })
 }
 
 /// Rejects NaN/infinite values and positions off the globe; the whole file
@@ -127,6 +165,18 @@ fn remove_exact_duplicates(points: &mut Vec<TrackPoint>) -> bool {
 mod tests {
     use super::*;
     use chrono::{DateTime, Utc};
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn fast_number_path_is_exact(mantissa in 0u64..1_000_000_000_000_000, frac in 0usize..16, negative: bool) {
+            let digits = format!("{mantissa:0>width$}", width = frac + 1);
+            let (int, fraction) = digits.split_at(digits.len() - frac);
+            let sign = if negative { "-" } else { "" };
+            let text = if frac == 0 { format!("{sign}{int}") } else { format!("{sign}{int}.{fraction}") };
+            prop_assert_eq!(parse_f64(&text).map(f64::to_bits), text.parse::<f64>().ok().map(f64::to_bits), "{}", text);
+        }
+    }
 
     fn at(secs: i64) -> Stamp {
         Stamp {
@@ -197,6 +247,42 @@ mod tests {
         let flags = b.finish().unwrap().flags;
         assert!(flags.contains(flag::NAIVE_TIMES));
         assert!(flags.contains(flag::POINTS_WITHOUT_TIME));
+    }
+
+    #[test]
+    fn numbers_parse_like_str_parse() {
+        let cases = [
+            "103.1234567",
+            "-25.3",
+            "+1.5",
+            "0",
+            "00.100",
+            "1850.",
+            ".5",
+            "  7.25\n",
+            "123456789012345",
+            "1234567890123456",
+            "0.1234567890123456789",
+            "1e-05",
+            "-2.5E+1",
+            "NaN",
+            "inf",
+            "1,5",
+            "",
+            "-",
+            ".",
+            "1.2.3",
+            "0x10",
+        ];
+        for text in cases {
+            let expected = text.trim().parse::<f64>().ok();
+            let got = parse_f64(text);
+            assert_eq!(
+                got.map(f64::to_bits),
+                expected.map(f64::to_bits),
+                "{text:?}"
+            );
+        }
     }
 
     #[test]

@@ -8,11 +8,11 @@
 //! `<time>` that are direct children of `<trkpt>` are read.
 
 use super::ReadError;
-use super::build::{TrackBuilder, check_position, parse_number};
+use super::build::{TrackBuilder, check_position, parse_f64, parse_number};
 use super::timestamp::{Stamp, parse_time};
-use super::xml::{Node, Xml};
+use super::xml::{Handler, stream};
 use crate::track::Track;
-use quick_xml::events::BytesStart;
+use quick_xml::events::{BytesStart, BytesText};
 
 /// The `<trkpt>` being read, and its depth in the document.
 struct OpenPoint {
@@ -27,47 +27,57 @@ struct OpenPoint {
 /// Which child of the open `<trkpt>` the next text belongs to.
 #[derive(Clone, Copy, PartialEq)]
 enum Field {
-    None,
     Ele,
     Time,
 }
 
+/// Streaming state: the points so far and the `<trkpt>` being read.
+#[derive(Default)]
+struct Gpx {
+    builder: TrackBuilder,
+    has_trk: bool,
+    point: Option<OpenPoint>,
+    field: Option<Field>,
+}
+
 /// Reads a GPX document.
 pub(crate) fn read(text: &str) -> Result<Track, ReadError> {
-    let mut xml = Xml::new(text, "gpx");
-    let mut builder = TrackBuilder::default();
-    let mut has_trk = false;
-    let mut point: Option<OpenPoint> = None;
-    let mut field = Field::None;
-    while let Some(node) = xml.next()? {
-        match node {
-            Node::Open(e, depth) => {
-                field = Field::None;
-                match (e.local_name().as_ref(), &point) {
-                    ("trkpt", _) => point = Some(open_point(&e, depth, builder.next_point_no())?),
-                    ("ele", Some(p)) if depth == p.depth + 1 => field = Field::Ele,
-                    ("time", Some(p)) if depth == p.depth + 1 => field = Field::Time,
-                    ("trk", _) => has_trk = true,
-                    _ => {}
-                }
-            }
-            Node::Text(t) => {
-                if let (Some(p), true) = (&mut point, field != Field::None) {
-                    read_field(p, field, &t)?;
-                }
-            }
-            Node::Close(depth) => {
-                field = Field::None;
-                if let Some(p) = point.take_if(|p| p.depth == depth) {
-                    builder.push(p.lon, p.lat, p.ele, p.stamp);
-                }
-            }
-        }
-    }
-    if builder.seen() == 0 && !has_trk {
+    let mut gpx = Gpx::default();
+    stream(text, "gpx", &mut gpx)?;
+    if gpx.builder.seen() == 0 && !gpx.has_trk {
         return Err(ReadError::NoTrack);
     }
-    builder.finish()
+    gpx.builder.finish()
+}
+
+impl<'a> Handler<'a> for Gpx {
+    fn open(&mut self, e: &BytesStart<'a>, depth: usize) -> Result<(), ReadError> {
+        self.field = None;
+        let child_of_point = self.point.as_ref().is_some_and(|p| depth == p.depth + 1);
+        match e.local_name().as_ref() {
+            "trkpt" => self.point = Some(open_point(e, depth, self.builder.next_point_no())?),
+            "ele" if child_of_point => self.field = Some(Field::Ele),
+            "time" if child_of_point => self.field = Some(Field::Time),
+            "trk" => self.has_trk = true,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn text(&mut self, text: BytesText<'a>) -> Result<(), ReadError> {
+        match (self.field, &mut self.point) {
+            (Some(field), Some(p)) => read_field(p, field, &text),
+            _ => Ok(()),
+        }
+    }
+
+    fn close(&mut self, depth: usize) -> Result<(), ReadError> {
+        self.field = None;
+        if let Some(p) = self.point.take_if(|p| p.depth == depth) {
+            self.builder.push(p.lon, p.lat, p.ele, p.stamp);
+        }
+        Ok(())
+    }
 }
 
 /// Reads `lat`/`lon` of a `<trkpt>`; both are required.
@@ -102,14 +112,13 @@ fn open_point(e: &BytesStart<'_>, depth: usize, no: usize) -> Result<OpenPoint, 
 /// An unreadable `<ele>` is dropped (elevation is informative only); an
 /// unreadable `<time>` rejects the file, since times decide the week.
 fn read_field(p: &mut OpenPoint, field: Field, text: &str) -> Result<(), ReadError> {
-    let text = text.trim();
+    let text = text.trim_ascii();
     if text.is_empty() {
         return Ok(());
     }
     match field {
-        Field::Ele => p.ele = text.parse().ok(),
+        Field::Ele => p.ele = parse_f64(text),
         Field::Time => p.stamp = Some(parse_time(text, p.no)?),
-        Field::None => {}
     }
     Ok(())
 }

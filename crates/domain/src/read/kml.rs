@@ -19,10 +19,11 @@
 //! 5. No geometry → `no_track`.
 
 use super::ReadError;
-use super::build::{TrackBuilder, check_position, parse_number};
+use super::build::{TrackBuilder, check_position, parse_f64, parse_number};
 use super::timestamp::parse_time;
-use super::xml::{Node, Xml};
+use super::xml::{Handler, stream};
 use crate::track::Track;
+use quick_xml::events::{BytesStart, BytesText};
 use std::borrow::Cow;
 
 /// The elements whose position in the tree matters to the reader.
@@ -74,16 +75,27 @@ struct Reader<'a> {
 
 /// Reads a KML document.
 pub(crate) fn read(text: &str) -> Result<Track, ReadError> {
-    let mut xml = Xml::new(text, "kml");
     let mut reader = Reader::default();
-    while let Some(node) = xml.next()? {
-        match node {
-            Node::Open(e, _) => reader.open(e.local_name().as_ref()),
-            Node::Text(t) => reader.text(t),
-            Node::Close(_) => reader.close()?,
-        }
-    }
+    stream(text, "kml", &mut reader)?;
     reader.finish()
+}
+
+impl<'a> Handler<'a> for Reader<'a> {
+    fn open(&mut self, e: &BytesStart<'a>, _depth: usize) -> Result<(), ReadError> {
+        self.open_element(e.local_name().as_ref());
+        Ok(())
+    }
+
+    fn text(&mut self, text: BytesText<'a>) -> Result<(), ReadError> {
+        if self.capture.is_some() {
+            self.capture_text(text.into_inner());
+        }
+        Ok(())
+    }
+
+    fn close(&mut self, _depth: usize) -> Result<(), ReadError> {
+        self.close_element()
+    }
 }
 
 impl<'a> Reader<'a> {
@@ -91,7 +103,7 @@ impl<'a> Reader<'a> {
         self.stack.len().checked_sub(up + 1).map(|i| self.stack[i])
     }
 
-    fn open(&mut self, name: &str) {
+    fn open_element(&mut self, name: &str) {
         let (parent, grandparent) = (self.parent(0), self.parent(1));
         let tag = match name {
             "Placemark" => {
@@ -128,7 +140,7 @@ impl<'a> Reader<'a> {
         self.stack.push(tag);
     }
 
-    fn text(&mut self, text: Cow<'a, str>) {
+    fn capture_text(&mut self, text: Cow<'a, str>) {
         if text.trim().is_empty() {
             return;
         }
@@ -143,7 +155,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn close(&mut self) -> Result<(), ReadError> {
+    fn close_element(&mut self) -> Result<(), ReadError> {
         self.capture = None;
         match self.stack.pop() {
             Some(Tag::Track) => {
@@ -226,7 +238,7 @@ fn push_point(
     let lon = parse_number(lon, "longitude", no)?;
     let lat = parse_number(lat, "latitude", no)?;
     check_position(lon, lat, no)?;
-    let ele = ele.and_then(|e| e.parse().ok());
+    let ele = ele.and_then(parse_f64);
     let stamp = match when.map(str::trim).filter(|w| !w.is_empty()) {
         Some(w) => Some(parse_time(w, no)?),
         None => None,

@@ -128,10 +128,19 @@ pub fn read_track(format: TrackFormat, bytes: &[u8]) -> Result<Track, ReadError>
 /// `<name>`) rather than refusing it: names are never used, numbers are ASCII.
 fn decode_text(bytes: &[u8]) -> Cow<'_, str> {
     match bytes {
-        [0xEF, 0xBB, 0xBF, rest @ ..] => String::from_utf8_lossy(rest),
+        [0xEF, 0xBB, 0xBF, rest @ ..] => utf8(rest),
         [0xFF, 0xFE, rest @ ..] => Cow::Owned(decode_utf16(rest, u16::from_le_bytes)),
         [0xFE, 0xFF, rest @ ..] => Cow::Owned(decode_utf16(rest, u16::from_be_bytes)),
-        _ => String::from_utf8_lossy(bytes),
+        _ => utf8(bytes),
+    }
+}
+
+/// `from_utf8` first: it is several times faster than `from_utf8_lossy` on
+/// valid input, which is nearly every upload.
+fn utf8(bytes: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(bytes),
     }
 }
 

@@ -19,18 +19,26 @@ pub(crate) struct Stamp {
     pub naive: bool,
 }
 
+/// Seconds since 1970, nanoseconds, and whether the text had no zone.
+type Parsed = (i64, u32, bool);
+
 /// Parses an ISO 8601 time and checks it is in 2000..=2100.
 /// `point` is the 1-based point number used in error messages.
 pub(crate) fn parse_time(text: &str, point: usize) -> Result<Stamp, ReadError> {
-    let text = text.trim();
-    let stamp = parse_fast(text.as_bytes())
+    let text = text.trim_ascii();
+    let (secs, nanos, naive) = parse_fast(text.as_bytes())
         .or_else(|| parse_chrono(text))
         .ok_or_else(|| {
             ReadError::InvalidTimestamp(format!(
                 "point {point}: time {text:?} is not an ISO 8601 date and time"
             ))
         })?;
-    check_range(stamp, text, point)
+    // Checked on the raw seconds, so a DateTime is only built for good times.
+    check_range(secs, text, point)?;
+    let time = DateTime::from_timestamp(secs, nanos).ok_or_else(|| {
+        ReadError::InvalidTimestamp(format!("point {point}: time {text:?} is out of range"))
+    })?;
+    Ok(Stamp { time, naive })
 }
 
 /// Reads a number of seconds (below 1e11) or milliseconds (below 1e14)
@@ -49,11 +57,12 @@ pub(crate) fn parse_epoch(value: f64, point: usize) -> Result<Stamp, ReadError> 
             "point {point}: {value} is not a plausible epoch time in seconds or milliseconds"
         )));
     };
-    check_range(Stamp { time, naive: false }, &value.to_string(), point)
+    check_range(time.timestamp(), &value.to_string(), point)?;
+    Ok(Stamp { time, naive: false })
 }
 
-fn check_range(stamp: Stamp, text: &str, point: usize) -> Result<Stamp, ReadError> {
-    let secs = stamp.time.timestamp();
+/// Seconds since 1970 must fall in 2000..=2100.
+fn check_range(secs: i64, text: &str, point: usize) -> Result<(), ReadError> {
     if secs < MIN_EPOCH_S {
         Err(ReadError::InvalidTimestamp(format!(
             "point {point}: time {text} is before 2000-01-01; the receiver probably had no \
@@ -64,20 +73,20 @@ fn check_range(stamp: Stamp, text: &str, point: usize) -> Result<Stamp, ReadErro
             "point {point}: time {text} is after the year 2100; check the device clock"
         )))
     } else {
-        Ok(stamp)
+        Ok(())
     }
 }
 
 /// `YYYY-MM-DD(T| )HH:MM:SS[.f…][Z|±HH[:MM]]`, nothing else. `None` sends the
 /// text to the chrono fallback, which also gives the error.
-fn parse_fast(b: &[u8]) -> Option<Stamp> {
+fn parse_fast(b: &[u8]) -> Option<Parsed> {
     if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || b[13] != b':' || b[16] != b':' {
         return None;
     }
     if !matches!(b[10], b'T' | b't' | b' ') {
         return None;
     }
-    let year = digits(&b[0..4])? as i64;
+    let year = i64::from(digits(&b[0..4])?);
     let (month, day) = (digits(&b[5..7])?, digits(&b[8..10])?);
     let (hour, min, sec) = (
         digits(&b[11..13])?,
@@ -94,8 +103,7 @@ fn parse_fast(b: &[u8]) -> Option<Stamp> {
     let (offset_s, naive) = zone(rest)?;
     let secs = days_from_civil(year, month, day) * 86_400 + i64::from(hour * 3600 + min * 60 + sec)
         - offset_s;
-    let time = DateTime::from_timestamp(secs, nanos)?;
-    Some(Stamp { time, naive })
+    Some((secs, nanos, naive))
 }
 
 /// Fractional seconds: keeps the first 9 digits (nanoseconds), ignores more.
@@ -107,14 +115,14 @@ fn fraction(b: &[u8]) -> Option<(u32, &[u8])> {
     if len == 0 {
         return None;
     }
-    let mut nanos = 0u32;
-    for i in 0..9 {
-        let digit = rest
-            .get(i)
-            .filter(|_| i < len)
-            .map_or(0, |c| u32::from(c - b'0'));
-        nanos = nanos * 10 + digit;
-    }
+    let nanos = (0..9).fold(0u32, |acc, i| {
+        let digit = if i < len {
+            u32::from(rest[i] - b'0')
+        } else {
+            0
+        };
+        acc * 10 + digit
+    });
     Some((nanos, &rest[len..]))
 }
 
@@ -142,18 +150,13 @@ fn zone(b: &[u8]) -> Option<(i64, bool)> {
 }
 
 /// Slower, broader shapes: whatever chrono's RFC 3339 / ISO 8601 parsers take.
-fn parse_chrono(text: &str) -> Option<Stamp> {
+fn parse_chrono(text: &str) -> Option<Parsed> {
+    let parts = |t: DateTime<Utc>, naive| (t.timestamp(), t.timestamp_subsec_nanos(), naive);
     if let Ok(t) = DateTime::<FixedOffset>::parse_from_rfc3339(text) {
-        return Some(Stamp {
-            time: t.to_utc(),
-            naive: false,
-        });
+        return Some(parts(t.to_utc(), false));
     }
     if let Ok(t) = text.parse::<DateTime<FixedOffset>>() {
-        return Some(Stamp {
-            time: t.to_utc(),
-            naive: false,
-        });
+        return Some(parts(t.to_utc(), false));
     }
     [
         "%Y-%m-%dT%H:%M:%S%.f",
@@ -162,10 +165,7 @@ fn parse_chrono(text: &str) -> Option<Stamp> {
     ]
     .iter()
     .find_map(|fmt| NaiveDateTime::parse_from_str(text, fmt).ok())
-    .map(|t| Stamp {
-        time: t.and_utc(),
-        naive: true,
-    })
+    .map(|t| parts(t.and_utc(), true))
 }
 
 fn digits(b: &[u8]) -> Option<u32> {
@@ -250,8 +250,12 @@ mod tests {
             "2000-03-01T00:00:00Z",
             "2099-02-28T12:00:00-11:30",
         ] {
-            let fast = parse_fast(text.as_bytes()).unwrap();
-            assert_eq!(fast.time, utc(text), "{text}");
+            let (secs, nanos, _) = parse_fast(text.as_bytes()).unwrap();
+            assert_eq!(
+                DateTime::from_timestamp(secs, nanos).unwrap(),
+                utc(text),
+                "{text}"
+            );
         }
     }
 
