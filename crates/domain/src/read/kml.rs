@@ -15,7 +15,8 @@
 //!    Points in a `MultiGeometry` share one time and do not count either.
 //! 3. `Track` elements with no coordinates at all → `too_few_points`.
 //! 4. Other geometry with coordinates (LineString, Polygon, untimed Points,
-//!    a LineString with one TimeStamp) → `no_timestamps`.
+//!    a LineString with one TimeStamp) → `no_timestamps`. KML has no
+//!    standard way to time the vertices of a LineString, so none is guessed.
 //! 5. No geometry → `no_track`.
 
 use super::ReadError;
@@ -144,10 +145,9 @@ impl<'a> Reader<'a> {
         if text.trim().is_empty() {
             return;
         }
-        let last = |v: &mut Vec<Cow<'a, str>>| v.last_mut().map(|slot| *slot = text.clone());
         match (self.capture, &mut self.open_track, &mut self.placemark) {
-            (Some(Capture::TrackWhen), Some(track), _) => _ = last(&mut track.whens),
-            (Some(Capture::TrackCoord), Some(track), _) => _ = last(&mut track.coords),
+            (Some(Capture::TrackWhen), Some(track), _) => set_last(&mut track.whens, text),
+            (Some(Capture::TrackCoord), Some(track), _) => set_last(&mut track.coords, text),
             (Some(Capture::PlacemarkWhen), _, Some(pm)) => pm.when = Some(text),
             (Some(Capture::PointCoordinates), _, Some(pm)) => pm.coordinates = Some(text),
             (Some(Capture::OtherCoordinates), ..) => self.has_geometry = true,
@@ -213,6 +213,13 @@ impl<'a> Reader<'a> {
         } else {
             Err(ReadError::NoTrack)
         }
+    }
+}
+
+/// Fills the slot that the element's `open` reserved.
+fn set_last<'a>(slots: &mut [Cow<'a, str>], text: Cow<'a, str>) {
+    if let Some(slot) = slots.last_mut() {
+        *slot = text;
     }
 }
 
