@@ -9,12 +9,14 @@ pub mod import;
 pub mod limits;
 pub mod metrics;
 pub mod ops;
+pub mod patrols;
 pub mod roster;
 mod web;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Request};
+use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
@@ -33,6 +35,7 @@ pub use error::ApiError;
     tags(
         (name = "auth", description = "登录 / login"),
         (name = "roster", description = "河长名册与河段 / roster and reaches"),
+        (name = "patrols", description = "巡河记录 / patrols"),
         (name = "operations", description = "运维 / operations"),
     )
 )]
@@ -70,6 +73,10 @@ fn api_routes() -> OpenApiRouter<ApiContext> {
         .routes(routes!(roster::get_reach))
         .routes(routes!(roster::list_assignments, roster::create_assignment))
         .routes(routes!(import::import_town))
+        .routes(routes!(patrols::upload, patrols::list))
+        .routes(routes!(patrols::detail))
+        .routes(routes!(patrols::track))
+        .routes(routes!(patrols::original))
 }
 
 /// The OpenAPI document (also served at `/openapi.json`).
@@ -83,7 +90,10 @@ pub fn router(ctx: ApiContext) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     api.merge(utoipa_swagger_ui::SwaggerUi::new("/docs").url("/openapi.json", openapi))
         .merge(web::routes(&ctx.config))
-        .layer(DefaultBodyLimit::max(ctx.config.max_json_bytes))
+        .layer(DefaultBodyLimit::max(ctx.config.max_json_bytes.max(ctx.config.max_track_bytes)))
+        // Uploads may be gzipped: a 1-hour GPX shrinks 7-8x on a rural link.
+        // The body limit above applies to the decompressed bytes.
+        .layer(RequestDecompressionLayer::new())
         .layer(axum::middleware::from_fn_with_state(
             ctx.metrics.clone(),
             metrics::track,

@@ -7,6 +7,7 @@ pub mod coverage;
 pub mod gcj02;
 pub mod import;
 pub mod metrics;
+pub mod patrol;
 pub mod read;
 pub mod scoring;
 pub mod similarity;
