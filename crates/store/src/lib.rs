@@ -1,5 +1,6 @@
 //! store
 
+pub mod embedded;
 mod pool;
 
 pub use pool::{ACQUIRE_TIMEOUT, MAX_CONNECTIONS, connect, migrate};
