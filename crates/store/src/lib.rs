@@ -2,6 +2,7 @@
 
 pub mod embedded;
 mod pool;
+pub mod testing;
 
 pub use pool::{ACQUIRE_TIMEOUT, MAX_CONNECTIONS, connect, migrate};
 
