@@ -5,7 +5,8 @@ LISTEN ?= 127.0.0.1:8080
 .PHONY: run test test-rust test-browser lint bench fuzz deps test-db-stop clean-data
 
 ## Bring the service up with the demo town on the embedded database.
-run: deps
+run:
+	@RIVERCHIEF_SKIP_TEST_DEPS=1 bash .ci/install-deps.sh
 	$(CARGO) build --release -p riverchief
 	RIVERCHIEF_LISTEN=$(LISTEN) ./target/release/riverchief serve --demo
 
