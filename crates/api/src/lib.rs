@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod ops;
 pub mod patrols;
 pub mod roster;
+pub mod rules;
 mod web;
 
 use axum::Router;
@@ -73,6 +74,7 @@ fn api_routes() -> OpenApiRouter<ApiContext> {
         .routes(routes!(roster::get_reach))
         .routes(routes!(roster::list_assignments, roster::create_assignment))
         .routes(routes!(import::import_town))
+        .routes(routes!(rules::get_rules, rules::set_rules))
         .routes(routes!(patrols::upload, patrols::list))
         .routes(routes!(patrols::detail))
         .routes(routes!(patrols::track))

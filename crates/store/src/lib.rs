@@ -10,6 +10,7 @@ pub mod import;
 pub mod patrols;
 mod pool;
 pub mod roster;
+pub mod rules;
 pub mod testing;
 
 pub use error::StoreError;
