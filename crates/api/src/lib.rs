@@ -3,8 +3,10 @@
 //! Handlers are thin: parse, call domain/storage, respond.
 
 pub mod auth;
+pub mod compliance;
 pub mod context;
 pub mod error;
+pub mod exemptions;
 pub mod import;
 pub mod limits;
 pub mod metrics;
@@ -12,6 +14,7 @@ pub mod ops;
 pub mod patrols;
 pub mod roster;
 pub mod rules;
+pub mod stats;
 mod web;
 
 use axum::Router;
@@ -38,6 +41,7 @@ pub use error::ApiError;
         (name = "roster", description = "河长名册与河段 / roster and reaches"),
         (name = "patrols", description = "巡河记录 / patrols"),
         (name = "operations", description = "运维 / operations"),
+        (name = "compliance", description = "每周巡河达标、请假与统计 / weekly compliance, exemptions and figures"),
     )
 )]
 struct ApiDoc;
@@ -79,6 +83,21 @@ fn api_routes() -> OpenApiRouter<ApiContext> {
         .routes(routes!(patrols::detail))
         .routes(routes!(patrols::track))
         .routes(routes!(patrols::original))
+        .routes(routes!(compliance::get_compliance))
+        .routes(routes!(compliance::get_overdue))
+        .routes(routes!(
+            compliance::set_override,
+            compliance::clear_override
+        ))
+        .routes(routes!(
+            exemptions::list_exemptions,
+            exemptions::create_exemption
+        ))
+        .routes(routes!(
+            exemptions::get_exemption,
+            exemptions::delete_exemption
+        ))
+        .routes(routes!(stats::get_stats))
 }
 
 /// The OpenAPI document (also served at `/openapi.json`).

@@ -1,6 +1,7 @@
 //! `riverchief`: the command line. Wires storage and the HTTP API together;
 //! no logic of its own beyond choosing what to run.
 
+mod compliance;
 mod db;
 
 use anyhow::Context;
@@ -56,6 +57,22 @@ enum Command {
         /// New overrides as a JSON object, e.g. '{"min_coverage": 0.6}'; omit to show.
         #[arg(long)]
         set: Option<String>,
+    },
+    /// Print the weekly compliance table (default: the week in progress),
+    /// a quarter's matrix, or the chiefs without a valid patrol yet this week.
+    Compliance {
+        /// ISO week in CST, e.g. 2026-W48.
+        #[arg(long, conflicts_with_all = ["quarter", "overdue"])]
+        week: Option<domain::time::IsoWeek>,
+        /// Quarter of weeks, e.g. 2026-Q4.
+        #[arg(long, conflicts_with = "overdue")]
+        quarter: Option<domain::time::Quarter>,
+        /// The overdue list of the week in progress.
+        #[arg(long)]
+        overdue: bool,
+        /// Only this town (9-digit code).
+        #[arg(long)]
+        town: Option<String>,
     },
     /// Manage accounts.
     User {
@@ -172,6 +189,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let closed = db.close().await;
             println!("{}", result?);
             closed
+    },
+        Command::Compliance {
+            week,
+            quarter,
+            overdue,
+            town,
+        } => {
+            let view = match (week, quarter, overdue) {
+                (_, _, true) => compliance::View::Overdue,
+                (_, Some(q), false) => compliance::View::Quarter(q),
+                (week, None, false) => compliance::View::Week(week),
+            };
+            let db = db::Database::open(&cli.data_dir).await?;
+            let result = compliance::run(&db.pool, view, town.as_deref()).await;
+            let closed = db.close().await;
+            result.and(closed)
         }
         Command::User {
             action:

@@ -3,14 +3,17 @@
 
 pub mod audit;
 pub mod auth;
+pub mod compliance;
 pub mod demo;
 pub mod embedded;
 pub mod error;
+pub mod exemptions;
 pub mod import;
 pub mod patrols;
 mod pool;
 pub mod roster;
 pub mod rules;
+pub mod stats;
 pub mod testing;
 
 pub use error::StoreError;
