@@ -1,1 +1,133 @@
-//! e2e helpers
+//! End-to-end test helpers: a real server (the whole axum app on a loopback
+//! port) over a fresh PostGIS database of its own, and a client for it.
+
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use store::testing::TestDb;
+
+/// A running server on 127.0.0.1 with its own database.
+pub struct TestServer {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub db: TestDb,
+    pub data_dir: tempfile::TempDir,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl TestServer {
+    /// A server on an empty database.
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    /// A server whose configuration `tweak` may change.
+    pub async fn start_with(tweak: impl FnOnce(&mut api::Config)) -> Self {
+        let db = store::testing::fresh_database().await;
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let mut config = api::Config {
+            data_dir: data_dir.path().to_path_buf(),
+            ..api::Config::default()
+        };
+        tweak(&mut config);
+        let app = api::router(api::ApiContext::new(db.pool().clone(), config));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let server = tokio::spawn(async move {
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .await
+            .expect("serve");
+        });
+        Self {
+            base: format!("http://{addr}"),
+            client: reqwest::Client::new(),
+            db,
+            data_dir,
+            server,
+        }
+    }
+
+    /// A server with the demo town loaded.
+    pub async fn with_demo() -> Self {
+        let server = Self::start().await;
+        store::demo::load(server.db.pool())
+            .await
+            .expect("demo town");
+        server
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Logs in and returns the bearer token.
+    pub async fn login(&self, login: &str, password: &str) -> String {
+        let response = self
+            .client
+            .post(self.url("/api/v1/auth/login"))
+            .json(&json!({"login": login, "password": password}))
+            .send()
+            .await
+            .expect("login request");
+        assert_eq!(response.status(), 200, "login {login}");
+        let body: Value = response.json().await.expect("login body");
+        body["token"].as_str().expect("token").to_owned()
+    }
+
+    /// GET with an optional token; returns status and JSON (Null if none).
+    pub async fn get(&self, path: &str, token: Option<&str>) -> (u16, Value) {
+        let mut request = self.client.get(self.url(path));
+        if let Some(t) = token {
+            request = request.bearer_auth(t);
+        }
+        send(request).await
+    }
+
+    /// POST JSON with an optional token; returns status and JSON.
+    pub async fn post_json(&self, path: &str, token: Option<&str>, body: &Value) -> (u16, Value) {
+        let mut request = self.client.post(self.url(path)).json(body);
+        if let Some(t) = token {
+            request = request.bearer_auth(t);
+        }
+        send(request).await
+    }
+
+    /// Counts rows of a table (for "nothing was kept" checks).
+    pub async fn count(&self, table: &str) -> i64 {
+        let sql = format!("SELECT count(*) FROM {table}");
+        sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .fetch_one(self.db.pool())
+            .await
+            .expect("count")
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// Sends a request; returns the status and the JSON body (Null if not JSON).
+pub async fn send(request: reqwest::RequestBuilder) -> (u16, Value) {
+    let response = request.send().await.expect("request");
+    let status = response.status().as_u16();
+    let bytes = response.bytes().await.expect("body");
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+/// Demo logins (see `store::demo`).
+pub mod logins {
+    pub const ADMIN: (&str, &str) = ("admin", "demo-admin-2026");
+    pub const ASSESSOR: (&str, &str) = ("assessor", "demo-assessor-2026");
+    pub const TOWN_CHIEF: (&str, &str) = ("dahezhang", "demo-town-2026");
+    pub const CHIEF_1: (&str, &str) = ("hz001", "demo-chief-2026");
+    pub const CHIEF_2: (&str, &str) = ("hz002", "demo-chief-2026");
+}

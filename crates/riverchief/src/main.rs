@@ -2,7 +2,6 @@
 //! no logic of its own beyond choosing what to run.
 
 mod db;
-mod demo;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -153,9 +152,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Demo => {
             let db = db::Database::open(&cli.data_dir).await?;
-            let result = demo::load(&db.pool).await;
+            let result = store::demo::load(&db.pool).await;
             let closed = db.close().await;
-            demo::print_logins(&result?);
+            print_logins(&result?);
             closed
         }
         Command::User {
@@ -194,8 +193,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 async fn serve(data_dir: &std::path::Path, listen: SocketAddr, demo: bool) -> anyhow::Result<()> {
     let db = db::Database::open(data_dir).await?;
     if demo && store::roster::is_empty(&db.pool).await? {
-        let loaded = demo::load(&db.pool).await?;
-        demo::print_logins(&loaded);
+        let loaded = store::demo::load(&db.pool).await?;
+        print_logins(&loaded);
     }
     let config = api::Config {
         data_dir: data_dir.to_path_buf(),
@@ -286,4 +285,14 @@ async fn add_user(
         },
     )
     .await?)
+}
+
+fn print_logins(logins: &[store::demo::DemoLogin]) {
+    println!(
+        "demo town 牛栏江镇 ({}) loaded. Logins:",
+        store::demo::TOWN_CODE
+    );
+    for l in logins {
+        println!("  {:<10} {:<20} {}", l.login, l.password, l.what);
+    }
 }

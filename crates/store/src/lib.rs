@@ -3,11 +3,16 @@
 
 pub mod audit;
 pub mod auth;
+pub mod demo;
+pub mod embedded;
 pub mod error;
 pub mod import;
+mod pool;
 pub mod roster;
+pub mod testing;
 
 pub use error::StoreError;
+pub use pool::{ACQUIRE_TIMEOUT, MAX_CONNECTIONS, connect, migrate};
 pub use sqlx::PgPool;
 
 /// The schema, embedded from `migrations/` at the workspace root.
