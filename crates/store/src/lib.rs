@@ -7,6 +7,7 @@ pub mod demo;
 pub mod embedded;
 pub mod error;
 pub mod import;
+pub mod issues;
 mod pool;
 pub mod roster;
 pub mod testing;
