@@ -10,6 +10,7 @@ pub mod error;
 pub mod exemptions;
 pub mod import;
 pub mod patrols;
+pub mod issues;
 mod pool;
 pub mod roster;
 pub mod rules;
