@@ -288,8 +288,9 @@ function outboxItem(p) {
       s.valid === true ? h('span.chip.valid', t('patrol.valid')) : null);
   } else if (p.state === 'rejected') {
     const e = p.last_error || {};
-    const msg = e.status === 404 || e.status === 405 ? t('common.unavailable', { what: 'POST /api/v1/patrols' }) : `${e.message} (${e.code})`;
-    status = h('div.notice.notice-error', t('chief.upload.failed', { msg }));
+    status = e.status === 404 || e.status === 405
+      ? h('div.notice.notice-warn', t('chief.upload.unavailable'))
+      : h('div.notice.notice-error', t('chief.upload.failed', { msg: `${e.message} (${e.code})` }));
     buttons.push(h('button', { type: 'button', onclick: () => state.outbox.retry(p.id) }, t('common.retry')));
     buttons.push(h('button.danger', { type: 'button', onclick: () => { if (confirm(t('chief.discardConfirm'))) state.outbox.remove(p.id); } }, t('chief.discard')));
   } else if (p.last_error?.code === 'unauthorized') {
