@@ -28,6 +28,7 @@ pub const THUMBNAIL_PX: u32 = 320;
 const MAX_SIDE_PX: u32 = 16_384;
 
 /// A photo ready to be stored.
+#[derive(Debug)]
 pub struct ProcessedPhoto {
     pub format: PhotoFormat,
     pub sha256: String,

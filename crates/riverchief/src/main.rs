@@ -189,7 +189,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let closed = db.close().await;
             println!("{}", result?);
             closed
-    },
+        }
         Command::Compliance {
             week,
             quarter,
