@@ -605,8 +605,9 @@ impl EmbeddedCluster {
                 .execute(&mut admin)
                 .await
             {
-                // Lost a race with another process creating it: fine.
-                if !is_code(&e, "42P04") {
+                // Lost a race with another process creating it: fine
+                // (duplicate_database, or unique_violation in pg_database).
+                if !is_code(&e, "42P04") && !is_code(&e, "23505") {
                     return Err(sql_err(e));
                 }
             }
