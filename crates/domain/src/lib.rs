@@ -9,6 +9,7 @@ pub mod import;
 pub mod metrics;
 pub mod patrol;
 pub mod read;
+pub mod report;
 pub mod scoring;
 pub mod similarity;
 pub mod time;
