@@ -9,6 +9,7 @@ pub mod error;
 pub mod import;
 pub mod patrols;
 mod pool;
+pub mod reports;
 pub mod roster;
 pub mod testing;
 
