@@ -10,6 +10,7 @@ pub mod limits;
 pub mod metrics;
 pub mod ops;
 pub mod patrols;
+pub mod reports;
 pub mod roster;
 mod web;
 
@@ -36,6 +37,7 @@ pub use error::ApiError;
         (name = "auth", description = "登录 / login"),
         (name = "roster", description = "河长名册与河段 / roster and reaches"),
         (name = "patrols", description = "巡河记录 / patrols"),
+        (name = "reports", description = "考核报表 / assessment reports"),
         (name = "operations", description = "运维 / operations"),
     )
 )]
@@ -77,6 +79,8 @@ fn api_routes() -> OpenApiRouter<ApiContext> {
         .routes(routes!(patrols::detail))
         .routes(routes!(patrols::track))
         .routes(routes!(patrols::original))
+        .routes(routes!(reports::quarterly))
+        .routes(routes!(reports::chief))
 }
 
 /// The OpenAPI document (also served at `/openapi.json`).
