@@ -12,6 +12,7 @@ pub mod import;
 pub mod issues;
 pub mod patrols;
 mod pool;
+pub mod reports;
 pub mod roster;
 pub mod rules;
 pub mod stats;
