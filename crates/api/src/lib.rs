@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod ops;
 pub mod patrols;
 pub mod roster;
+pub mod tiles;
 mod web;
 
 use axum::Router;
@@ -36,6 +37,7 @@ pub use error::ApiError;
         (name = "auth", description = "登录 / login"),
         (name = "roster", description = "河长名册与河段 / roster and reaches"),
         (name = "patrols", description = "巡河记录 / patrols"),
+        (name = "map", description = "地图 / map tiles and GeoJSON"),
         (name = "operations", description = "运维 / operations"),
     )
 )]
@@ -77,6 +79,7 @@ fn api_routes() -> OpenApiRouter<ApiContext> {
         .routes(routes!(patrols::detail))
         .routes(routes!(patrols::track))
         .routes(routes!(patrols::original))
+        .routes(routes!(tiles::tile))
 }
 
 /// The OpenAPI document (also served at `/openapi.json`).

@@ -11,6 +11,7 @@ pub mod patrols;
 mod pool;
 pub mod roster;
 pub mod testing;
+pub mod tiles;
 
 pub use error::StoreError;
 pub use pool::{ACQUIRE_TIMEOUT, MAX_CONNECTIONS, connect, migrate};
