@@ -171,7 +171,10 @@ async fn the_tile_shows_the_patrolled_reach_compliant_with_its_patrol() {
     assert_eq!(response.headers()["cache-control"], "private, max-age=3600");
     let tile = Tile::decode(response.bytes().await.unwrap().as_ref()).unwrap();
     let reaches = features(tile.layers.iter().find(|l| l.name == "reaches").unwrap());
-    assert!(reaches.iter().all(|f| f["status"] == "missed"), "{reaches:?}");
+    assert!(
+        reaches.iter().all(|f| f["status"] == "missed"),
+        "{reaches:?}"
+    );
 }
 
 #[tokio::test]
@@ -179,7 +182,13 @@ async fn empty_tiles_bad_addresses_and_no_token() {
     let server = TestServer::with_demo().await;
     let admin = server.login(logins::ADMIN.0, logins::ADMIN.1).await;
     let (x, y) = tile_of(0.0, 0.0, 14);
-    let response = get_tile(&server, &format!("/tiles/14/{x}/{y}.mvt"), Some(&admin), None).await;
+    let response = get_tile(
+        &server,
+        &format!("/tiles/14/{x}/{y}.mvt"),
+        Some(&admin),
+        None,
+    )
+    .await;
     assert_eq!(response.status(), 204);
     assert!(response.headers().contains_key("etag"));
 

@@ -52,7 +52,9 @@ pub fn scope(auth: &AuthUser) -> TileScope {
 }
 
 fn tile_id(z: &str, x: &str, y: &str) -> ApiResult<TileId> {
-    let y = y.strip_suffix(".mvt").ok_or_else(|| ApiError::not_found("tile"))?;
+    let y = y
+        .strip_suffix(".mvt")
+        .ok_or_else(|| ApiError::not_found("tile"))?;
     let number = |name: &str, s: &str| {
         s.parse::<u32>().map_err(|_| ApiError::BadRequest {
             code: "invalid_tile",
@@ -106,14 +108,20 @@ pub async fn tile(
         "private, max-age=60"
     };
     let common = [
-        (header::ETAG, HeaderValue::from_str(&etag).expect("hex etag")),
+        (
+            header::ETAG,
+            HeaderValue::from_str(&etag).expect("hex etag"),
+        ),
         (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
         (header::VARY, HeaderValue::from_static("authorization")),
     ];
     let matches = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim().trim_start_matches("W/") == etag));
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|t| t.trim().trim_start_matches("W/") == etag)
+        });
     if matches {
         return Ok((StatusCode::NOT_MODIFIED, common).into_response());
     }
@@ -123,7 +131,10 @@ pub async fn tile(
     }
     Ok((
         common,
-        [(header::CONTENT_TYPE, HeaderValue::from_static(MVT_CONTENT_TYPE))],
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(MVT_CONTENT_TYPE),
+        )],
         bytes,
     )
         .into_response())

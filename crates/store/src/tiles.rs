@@ -245,9 +245,19 @@ pub async fn tile(
         .bind(scope.town_id)
         .bind(week.monday())
         .bind(statuses.iter().map(|s| s.reach_id).collect::<Vec<_>>())
-        .bind(statuses.iter().map(|s| s.status.as_str()).collect::<Vec<_>>())
+        .bind(
+            statuses
+                .iter()
+                .map(|s| s.status.as_str())
+                .collect::<Vec<_>>(),
+        )
         .bind(statuses.iter().map(|s| s.chief_id).collect::<Vec<_>>())
-        .bind(statuses.iter().map(|s| s.chief_name.as_str()).collect::<Vec<_>>())
+        .bind(
+            statuses
+                .iter()
+                .map(|s| s.chief_name.as_str())
+                .collect::<Vec<_>>(),
+        )
         .bind(scope.patrols_of_chief)
         .bind(scope.issues_of_village)
         .bind(tile.pixel_deg())
