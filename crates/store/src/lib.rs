@@ -17,6 +17,7 @@ pub mod roster;
 pub mod rules;
 pub mod stats;
 pub mod testing;
+pub mod tiles;
 
 pub use error::StoreError;
 pub use pool::{ACQUIRE_TIMEOUT, MAX_CONNECTIONS, connect, migrate};
