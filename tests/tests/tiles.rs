@@ -133,10 +133,11 @@ async fn the_tile_shows_the_patrolled_reach_compliant_with_its_patrol() {
         assert_eq!(other["coverage"], "0", "{other:?}");
     }
     let patrols = features(layer("patrols"));
+    let patrol_id = patrol["id"].to_string();
     assert!(
         patrols
             .iter()
-            .any(|p| p["id"] == patrol["id"].to_string() && p["valid"] == "true"),
+            .any(|p| p["id"] == patrol_id && p["valid"] == "true"),
         "{patrols:?}"
     );
 
