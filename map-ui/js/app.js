@@ -142,7 +142,7 @@ async function createMap() {
       bounds: b || undefined,
       center: b ? undefined : [103.1, 25.3],
       zoom: b ? undefined : 10,
-      fitBoundsOptions: { padding: 40 },
+      fitBoundsOptions: { padding: fitPadding() },
       attributionControl: settings.basemap === 'none' ? false : { compact: true },
       maxZoom: 18,
       // Our own tiles need the bearer token; nothing else gets it.
@@ -157,7 +157,7 @@ async function createMap() {
   state.map = map;
   window.rcMap = map; // for the browser tests
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
-  map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-right');
+  map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-left');
   state.overlay = new Overlay(map, mode, state.week);
   window.rcOverlay = state.overlay;
 
@@ -180,17 +180,25 @@ async function createMap() {
     const pick = (layers) => map.queryRenderedFeatures(box, { layers: layers.filter((l) => map.getLayer(l)) })[0];
     const issue = pick([LAYER_IDS.issues]);
     if (issue) return openIssuePopup(issue, ev.lngLat);
-    const patrol = pick([LAYER_IDS.patrols, LAYER_IDS.patrolsInvalid]);
+    // Tracks run along reaches: the reach wins (its popup tells the last
+    // patrol); a track away from any reach opens its own.
     const reach = pick([LAYER_IDS.reaches]);
-    if (reach && (!patrol || ev.originalEvent?.shiftKey)) return openReachPopup(reach.properties.id, ev.lngLat);
+    if (reach) return openReachPopup(reach.properties.id, ev.lngLat);
+    const patrol = pick([LAYER_IDS.patrols, LAYER_IDS.patrolsInvalid]);
     if (patrol) return openPatrolPopup(patrol, ev.lngLat);
     state.overlay.select(null);
   });
 }
 
+/** Room for the notes, the zoom buttons and the legend around the data. */
+function fitPadding() {
+  const small = window.matchMedia('(max-width: 720px)').matches;
+  return small ? { top: 60, right: 56, bottom: 40, left: 24 } : { top: 60, right: 240, bottom: 40, left: 60 };
+}
+
 function fitTo(fc, animate = true) {
   const b = bounds(fc);
-  if (b && state.map) state.map.fitBounds(b, { padding: 40, maxZoom: 15, animate });
+  if (b && state.map) state.map.fitBounds(b, { padding: fitPadding(), maxZoom: 15, animate });
 }
 
 function renderLabels() {
@@ -341,7 +349,7 @@ function renderAll() {
 function renderNotes() {
   const box = $('map-notes');
   fill(box);
-  const lines = [...state.unavailable].map((key) => t(`map.unavailable.${key}`));
+  const lines = ['compliance', 'patrols', 'issues'].filter((k) => state.unavailable.has(k)).map((key) => t(`map.unavailable.${key}`));
   if (lines.length) notice(box, lines.map((l, i) => [i ? h('br') : null, l]), 'warn').id = 'unavailable-note';
 }
 

@@ -120,6 +120,82 @@ describe('town head map /', () => {
     await context.close();
   });
 
+  test('colours reaches by weekly status, draws tracks and issues (endpoints served by the test)', async () => {
+    // The UI logic on fixed data: compliance, patrols and issues are answered here,
+    // whatever the server has, so the colours and counts are known.
+    const { context, page } = await newPage(browser, { viewport: { width: 1280, height: 800 } });
+    const token = await apiToken(TOWN_HEAD);
+    const reaches = (await apiGet('/api/v1/reaches', token)).body.features;
+    const lineOf = (code) => reaches.find((f) => f.properties.code === code).geometry.coordinates.flat();
+    const week = isoWeekOf(Date.now());
+    const statuses = { 1: 'compliant', 2: 'pending', 3: 'missed', 4: 'exempt' };
+    const compliance = {
+      week,
+      chiefs: Array.from({ length: 17 }, (_, i) => ({ chief_id: i + 1, status: statuses[i + 1] || (i === 16 ? 'compliant' : 'pending'), valid_patrols: i === 0 ? 1 : 0 })),
+    };
+    const started = new Date(Date.now() - 2 * 3600_000).toISOString();
+    const patrols = [
+      { id: 7001, chief_id: 1, started_at: started, valid: true, length_m: 2100, duration_s: 1500, coverage: 0.92, reasons: [], reaches: [{ reach_id: 1, coverage: 0.92 }] },
+      { id: 7002, chief_id: 2, started_at: started, valid: false, length_m: 400, duration_s: 300, coverage: 0.1, reasons: ['too_short', 'low_coverage'], reaches: [{ reach_id: 2, coverage: 0.1 }] },
+    ];
+    const track = (id, code, n) => ({ type: 'Feature', properties: { id }, geometry: { type: 'LineString', coordinates: lineOf(code).slice(0, n).map(([x, y]) => [x + 0.0003, y - 0.0003]) } });
+    const issues = [
+      { id: 11, status: 'reported', category: 'floating_garbage', description: '漂浮垃圾', location: { type: 'Point', coordinates: lineOf('NLJ-06')[5] }, village_id: 6, level: 'village', created_at: started },
+      { id: 12, status: 'in_progress', category: 'sewage', description: '排污口', location: { type: 'Point', coordinates: lineOf('NLJ-09')[10] }, village_id: 9, level: 'town', created_at: started },
+      { id: 13, status: 'closed', category: 'other', description: '', location: { type: 'Point', coordinates: lineOf('NLJ-12')[3] }, village_id: 12, level: 'village', created_at: started },
+    ];
+    await page.route((url) => url.pathname === '/api/v1/compliance', (route) => route.fulfill({ json: compliance }));
+    await page.route((url) => url.pathname === '/api/v1/issues', (route) => route.fulfill({ json: issues }));
+    await page.route((url) => url.pathname === '/api/v1/patrols', (route) => route.fulfill({ json: patrols }));
+    await page.route((url) => /^\/api\/v1\/patrols\/700[12](\/track)?$/.test(url.pathname), (route) => {
+      const [, id, sub] = new URL(route.request().url()).pathname.match(/(700[12])(\/track)?$/);
+      if (sub) return route.fulfill({ json: id === '7001' ? track(7001, 'NLJ-01', 26) : track(7002, 'NLJ-02', 6) });
+      return route.fulfill({ json: patrols.find((p) => String(p.id) === id) });
+    });
+    await page.route((url) => url.pathname.startsWith('/tiles/'), (route) => route.fulfill({ status: 404, body: '' }));
+
+    await page.goto(`${server.url}/`);
+    await login(page, ...TOWN_HEAD);
+    await page.waitForFunction(() => window.rcMap?.loaded() && window.rcMap.queryRenderedFeatures({ layers: ['patrols'] }).length > 0, null, { timeout: 30_000 });
+    const rendered = await page.evaluate(() => {
+      const byId = {};
+      for (const f of window.rcMap.queryRenderedFeatures({ layers: ['reaches'] })) byId[f.properties.code] = f.properties.status;
+      return {
+        byId,
+        patrols: window.rcMap.queryRenderedFeatures({ layers: ['patrols'] }).length,
+        invalid: window.rcMap.queryRenderedFeatures({ layers: ['patrols-invalid'] }).length,
+        issues: [...new Set(window.rcMap.queryRenderedFeatures({ layers: ['issues'] }).map((f) => f.properties.id))].sort(),
+      };
+    });
+    assert.equal(rendered.byId['NLJ-01'], 'compliant');
+    assert.equal(rendered.byId['NLJ-02'], 'pending');
+    assert.equal(rendered.byId['NLJ-03'], 'missed');
+    assert.equal(rendered.byId['NLJ-04'], 'exempt');
+    assert.ok(rendered.patrols > 0 && rendered.invalid > 0, 'valid and invalid tracks drawn');
+    assert.deepEqual(rendered.issues, [11, 12], 'open issues shown, the closed one not');
+    assert.equal(await page.textContent('#fig-compliant .value'), '2 / 17');
+    assert.equal(await page.textContent('#fig-open-issues .value'), '2');
+    assert.equal(await page.textContent('#fig-patrols .value'), '2');
+    assert.equal(await page.getAttribute('#chief-list li:first-child', 'data-status'), 'missed', 'overdue first');
+    assert.equal(await page.locator('#unavailable-note').count(), 0);
+
+    // The reach popup names the chief and the last patrol's coverage.
+    const point = await page.evaluate(() => {
+      const f = window.rcOverlay.reaches.features.find((x) => x.properties.code === 'NLJ-01');
+      const line = f.geometry.coordinates[0];
+      const p = window.rcMap.project(line[4]);
+      const box = window.rcMap.getCanvas().getBoundingClientRect();
+      return { x: box.left + p.x, y: box.top + p.y };
+    });
+    await page.mouse.click(point.x, point.y);
+    await page.waitForSelector('#reach-popup');
+    await page.waitForFunction(() => /92%/.test(document.querySelector('#reach-popup')?.textContent || ''), null, { timeout: 10_000 });
+    assert.match(await page.textContent('#reach-popup'), /张建国/);
+    await shot(page, 'map-week');
+    assert.deepEqual(page.errors, []);
+    await context.close();
+  });
+
   test('works on a 360 px phone', async () => {
     const { context, page } = await newPage(browser, PHONE);
     await page.goto(`${server.url}/`);
@@ -325,6 +401,52 @@ describe('chief page /chief', () => {
     assert.equal(posts[0].body, gpx);
     if (posts[0].status === 404 || posts[0].status === 405) t.diagnostic(`POST /api/v1/patrols answered ${posts[0].status}: kept for later`);
     else assert.ok([200, 201].includes(posts[0].status), `answered ${posts[0].status}`);
+    assert.deepEqual(page.errors, []);
+    await context.close();
+  });
+});
+
+describe('problem report from the chief page', () => {
+  test('re-encodes the photo to JPEG and posts category, description, location', async () => {
+    const here = [103.025, 25.226];
+    const { context, page } = await newPage(browser, { ...PHONE, geolocation: { longitude: here[0], latitude: here[1], accuracy: 5 }, permissions: ['geolocation'] });
+    const posts = [];
+    await page.route((url) => url.pathname === '/api/v1/issues', async (route) => {
+      const req = route.request();
+      if (req.method() !== 'POST') return route.continue();
+      posts.push({ headers: req.headers(), body: req.postDataBuffer() });
+      // Answered here: the test is about what the page sends.
+      return route.fulfill({ status: 201, json: { id: 4242, status: 'reported' } });
+    });
+    await page.goto(`${server.url}/chief`);
+    await login(page, ...CHIEF);
+    await page.click('#issue-details summary');
+    await page.waitForFunction(() => /25\.22600/.test(document.getElementById('issue-location').textContent));
+    // A PNG "photo" made by the browser; the page must turn it into a JPEG.
+    const png = Buffer.from(await page.evaluate(() => {
+      const c = document.createElement('canvas');
+      c.width = 800; c.height = 600;
+      const g = c.getContext('2d');
+      g.fillStyle = '#3a7'; g.fillRect(0, 0, 800, 600);
+      return c.toDataURL('image/png').split(',')[1];
+    }), 'base64');
+    await page.selectOption('#issue-category', 'floating_garbage');
+    await page.fill('#issue-description', '桥下有漂浮垃圾');
+    await page.setInputFiles('#issue-photo', { name: 'IMG_0001.png', mimeType: 'image/png', buffer: png });
+    await page.waitForSelector('#issue-photo-preview:not([hidden])');
+    await page.click('#issue-submit');
+    await page.waitForSelector('#issue-message .notice-ok');
+    assert.match(await page.textContent('#issue-message'), /4242/);
+    assert.equal(posts.length, 1);
+    assert.match(posts[0].headers['content-type'], /^multipart\/form-data; boundary=/);
+    const body = posts[0].body.toString('latin1');
+    assert.match(body, /name="category"\r\n\r\nfloating_garbage\r\n/);
+    assert.ok(body.includes(Buffer.from('桥下有漂浮垃圾').toString('latin1')), 'description sent');
+    const location = JSON.parse(body.match(/name="location"\r\n\r\n(.*)\r\n/)[1]);
+    assert.deepEqual(location, { type: 'Point', coordinates: here });
+    assert.match(body, /name="photos"; filename="photo-\d+\.jpg"\r\nContent-Type: image\/jpeg/);
+    assert.ok(body.includes('\xff\xd8\xff'), 'the photo is a JPEG');
+    await shot(page, 'chief-issue');
     assert.deepEqual(page.errors, []);
     await context.close();
   });
