@@ -1,1 +1,203 @@
-//! e2e helpers
+//! End-to-end test helpers: a real server (the whole axum app on a loopback
+//! port) over a fresh PostGIS database of its own, and a client for it.
+
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use store::testing::TestDb;
+
+pub mod issues;
+
+/// A running server on 127.0.0.1 with its own database.
+pub struct TestServer {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub db: TestDb,
+    pub data_dir: tempfile::TempDir,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl TestServer {
+    /// A server on an empty database.
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    /// A server whose configuration `tweak` may change.
+    pub async fn start_with(tweak: impl FnOnce(&mut api::Config)) -> Self {
+        let db = store::testing::fresh_database().await;
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let mut config = api::Config {
+            data_dir: data_dir.path().to_path_buf(),
+            ..api::Config::default()
+        };
+        tweak(&mut config);
+        let app = api::router(api::ApiContext::new(db.pool().clone(), config));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let server = tokio::spawn(async move {
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .await
+            .expect("serve");
+        });
+        Self {
+            base: format!("http://{addr}"),
+            client: reqwest::Client::new(),
+            db,
+            data_dir,
+            server,
+        }
+    }
+
+    /// A server with the demo town loaded.
+    pub async fn with_demo() -> Self {
+        let server = Self::start().await;
+        store::demo::load(server.db.pool())
+            .await
+            .expect("demo town");
+        server
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Logs in and returns the bearer token.
+    pub async fn login(&self, login: &str, password: &str) -> String {
+        let response = self
+            .client
+            .post(self.url("/api/v1/auth/login"))
+            .json(&json!({"login": login, "password": password}))
+            .send()
+            .await
+            .expect("login request");
+        assert_eq!(response.status(), 200, "login {login}");
+        let body: Value = response.json().await.expect("login body");
+        body["token"].as_str().expect("token").to_owned()
+    }
+
+    /// GET with an optional token; returns status and JSON (Null if none).
+    pub async fn get(&self, path: &str, token: Option<&str>) -> (u16, Value) {
+        let mut request = self.client.get(self.url(path));
+        if let Some(t) = token {
+            request = request.bearer_auth(t);
+        }
+        send(request).await
+    }
+
+    /// POST JSON with an optional token; returns status and JSON.
+    pub async fn post_json(&self, path: &str, token: Option<&str>, body: &Value) -> (u16, Value) {
+        let mut request = self.client.post(self.url(path)).json(body);
+        if let Some(t) = token {
+            request = request.bearer_auth(t);
+        }
+        send(request).await
+    }
+
+    /// Counts rows of a table (for "nothing was kept" checks).
+    pub async fn count(&self, table: &str) -> i64 {
+        let sql = format!("SELECT count(*) FROM {table}");
+        sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .fetch_one(self.db.pool())
+            .await
+            .expect("count")
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// Sends a request; returns the status and the JSON body (Null if not JSON).
+pub async fn send(request: reqwest::RequestBuilder) -> (u16, Value) {
+    let response = request.send().await.expect("request");
+    let status = response.status().as_u16();
+    let bytes = response.bytes().await.expect("body");
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+/// Demo logins (see `store::demo`).
+pub mod logins {
+    pub const ADMIN: (&str, &str) = ("admin", "demo-admin-2026");
+    pub const ASSESSOR: (&str, &str) = ("assessor", "demo-assessor-2026");
+    pub const TOWN_CHIEF: (&str, &str) = ("dahezhang", "demo-town-2026");
+    pub const CHIEF_1: (&str, &str) = ("hz001", "demo-chief-2026");
+    pub const CHIEF_2: (&str, &str) = ("hz002", "demo-chief-2026");
+}
+
+/// Synthetic but realistic patrol tracks along a polyline.
+pub mod tracks {
+    use chrono::{DateTime, Duration, Utc};
+    use geo::{Distance, Haversine, Point};
+
+    /// Points every `step_s` seconds walking along `line` at `speed_kmh`,
+    /// with deterministic GPS-like noise of about `noise_m` metres.
+    pub fn walk(
+        line: &[[f64; 2]],
+        start: DateTime<Utc>,
+        speed_kmh: f64,
+        step_s: i64,
+        noise_m: f64,
+    ) -> Vec<(f64, f64, DateTime<Utc>)> {
+        let step_m = speed_kmh / 3.6 * step_s as f64;
+        let mut out = vec![];
+        let mut t = start;
+        // Noise seeded by the start time: two walks are never point-identical.
+        let mut seed: u64 =
+            0x9E37_79B9_7F4A_7C15 ^ (start.timestamp() as u64).wrapping_mul(0x2545_F491_4F6C_DD1D);
+        let mut noise = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % 2001) as f64 / 1000.0 - 1.0
+        };
+        let mut carry = 0.0;
+        for w in line.windows(2) {
+            let (a, b) = (Point::new(w[0][0], w[0][1]), Point::new(w[1][0], w[1][1]));
+            let len = Haversine.distance(a, b);
+            let mut d = carry;
+            while d < len {
+                let f = d / len;
+                let lon = a.x() + (b.x() - a.x()) * f + noise() * noise_m / 100_000.0;
+                let lat = a.y() + (b.y() - a.y()) * f + noise() * noise_m / 111_000.0;
+                out.push((lon, lat, t));
+                t += Duration::seconds(step_s);
+                d += step_m;
+            }
+            carry = d - len;
+        }
+        out
+    }
+
+    /// A GPX 1.1 file of the points.
+    pub fn gpx(points: &[(f64, f64, DateTime<Utc>)]) -> String {
+        let mut s = String::from(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<gpx version=\"1.1\" creator=\"riverchief tests\" xmlns=\"http://www.topografix.com/GPX/1/1\"><trk><trkseg>\n",
+        );
+        for (lon, lat, t) in points {
+            s.push_str(&format!(
+                "<trkpt lat=\"{lat:.7}\" lon=\"{lon:.7}\"><time>{}</time></trkpt>\n",
+                t.format("%Y-%m-%dT%H:%M:%SZ")
+            ));
+        }
+        s.push_str("</trkseg></trk></gpx>\n");
+        s
+    }
+
+    /// The demo river's points of reach `n` (1-based), as in `store::demo`.
+    pub fn demo_reach(n: usize) -> Vec<[f64; 2]> {
+        let line = store::demo::river_line();
+        let per = (line.len() - 1) / 16;
+        let end = if n == 16 { line.len() - 1 } else { n * per };
+        line[(n - 1) * per..=end].to_vec()
+    }
+}

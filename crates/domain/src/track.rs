@@ -18,6 +18,17 @@ pub struct TrackPoint {
 /// (e.g. `naive_times`: times without a zone, read as UTC).
 pub type Flags = BTreeSet<&'static str>;
 
+/// The flags the track readers set. Other layers may add their own.
+pub mod flag {
+    /// Some or all times had no zone and were read as UTC (GPX schema rule);
+    /// a Chinese app writing Beijing wall time would be 8 hours off.
+    pub const NAIVE_TIMES: &str = "naive_times";
+    /// The file had track points without a time; they were left out.
+    pub const POINTS_WITHOUT_TIME: &str = "points_without_time";
+    /// The file repeated points (same time and position); copies were dropped.
+    pub const DUPLICATE_POINTS: &str = "duplicate_points";
+}
+
 /// A parsed track: points sorted by time (stable), exact duplicate points
 /// removed, plus flags. Readers guarantee finite, in-range coordinates.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -1,8 +1,8 @@
 //! `riverchief`: the command line. Wires storage and the HTTP API together;
 //! no logic of its own beyond choosing what to run.
 
+mod compliance;
 mod db;
-mod demo;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -49,6 +49,31 @@ enum Command {
     },
     /// Load the demo town 牛栏江镇 (idempotent) and print its logins.
     Demo,
+    /// Show or set a town's patrol rule thresholds.
+    Rules {
+        /// The town's 9-digit code (default: the only town).
+        #[arg(long)]
+        town: Option<String>,
+        /// New overrides as a JSON object, e.g. '{"min_coverage": 0.6}'; omit to show.
+        #[arg(long)]
+        set: Option<String>,
+    },
+    /// Print the weekly compliance table (default: the week in progress),
+    /// a quarter's matrix, or the chiefs without a valid patrol yet this week.
+    Compliance {
+        /// ISO week in CST, e.g. 2026-W48.
+        #[arg(long, conflicts_with_all = ["quarter", "overdue"])]
+        week: Option<domain::time::IsoWeek>,
+        /// Quarter of weeks, e.g. 2026-Q4.
+        #[arg(long, conflicts_with = "overdue")]
+        quarter: Option<domain::time::Quarter>,
+        /// The overdue list of the week in progress.
+        #[arg(long)]
+        overdue: bool,
+        /// Only this town (9-digit code).
+        #[arg(long)]
+        town: Option<String>,
+    },
     /// Manage accounts.
     User {
         #[command(subcommand)]
@@ -153,10 +178,33 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Demo => {
             let db = db::Database::open(&cli.data_dir).await?;
-            let result = demo::load(&db.pool).await;
+            let result = store::demo::load(&db.pool).await;
             let closed = db.close().await;
-            demo::print_logins(&result?);
+            print_logins(&result?);
             closed
+        }
+        Command::Rules { town, set } => {
+            let db = db::Database::open(&cli.data_dir).await?;
+            let result = rules(&db.pool, town.as_deref(), set.as_deref()).await;
+            let closed = db.close().await;
+            println!("{}", result?);
+            closed
+        }
+        Command::Compliance {
+            week,
+            quarter,
+            overdue,
+            town,
+        } => {
+            let view = match (week, quarter, overdue) {
+                (_, _, true) => compliance::View::Overdue,
+                (_, Some(q), false) => compliance::View::Quarter(q),
+                (week, None, false) => compliance::View::Week(week),
+            };
+            let db = db::Database::open(&cli.data_dir).await?;
+            let result = compliance::run(&db.pool, view, town.as_deref()).await;
+            let closed = db.close().await;
+            result.and(closed)
         }
         Command::User {
             action:
@@ -194,8 +242,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 async fn serve(data_dir: &std::path::Path, listen: SocketAddr, demo: bool) -> anyhow::Result<()> {
     let db = db::Database::open(data_dir).await?;
     if demo && store::roster::is_empty(&db.pool).await? {
-        let loaded = demo::load(&db.pool).await?;
-        demo::print_logins(&loaded);
+        let loaded = store::demo::load(&db.pool).await?;
+        print_logins(&loaded);
     }
     let config = api::Config {
         data_dir: data_dir.to_path_buf(),
@@ -234,6 +282,39 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = term => {},
     }
+}
+
+async fn town_id(pool: &store::PgPool, code: Option<&str>) -> anyhow::Result<i64> {
+    let towns = store::roster::towns(pool, None).await?;
+    match code {
+        Some(code) => towns
+            .iter()
+            .find(|t| t.code == code)
+            .map(|t| t.id)
+            .ok_or_else(|| anyhow::anyhow!("no town with code {code}")),
+        None if towns.len() == 1 => Ok(towns[0].id),
+        None => anyhow::bail!(
+            "there are {} towns: say which with --town CODE",
+            towns.len()
+        ),
+    }
+}
+
+async fn rules(
+    pool: &store::PgPool,
+    town: Option<&str>,
+    set: Option<&str>,
+) -> anyhow::Result<String> {
+    let town_id = town_id(pool, town).await?;
+    let rules = match set {
+        Some(json) => {
+            let overrides: serde_json::Value = serde_json::from_str(json)
+                .map_err(|e| anyhow::anyhow!("--set is not JSON: {e}"))?;
+            store::rules::set(pool, town_id, &overrides, None).await?
+        }
+        None => store::rules::get(pool, town_id).await?.1,
+    };
+    Ok(serde_json::to_string_pretty(&rules)?)
 }
 
 async fn add_user(
@@ -286,4 +367,14 @@ async fn add_user(
         },
     )
     .await?)
+}
+
+fn print_logins(logins: &[store::demo::DemoLogin]) {
+    println!(
+        "demo town 牛栏江镇 ({}) loaded. Logins:",
+        store::demo::TOWN_CODE
+    );
+    for l in logins {
+        println!("  {:<10} {:<20} {}", l.login, l.password, l.what);
+    }
 }

@@ -3,11 +3,22 @@
 
 pub mod audit;
 pub mod auth;
+pub mod compliance;
+pub mod demo;
+pub mod embedded;
 pub mod error;
+pub mod exemptions;
 pub mod import;
+pub mod issues;
+pub mod patrols;
+mod pool;
 pub mod roster;
+pub mod rules;
+pub mod stats;
+pub mod testing;
 
 pub use error::StoreError;
+pub use pool::{ACQUIRE_TIMEOUT, MAX_CONNECTIONS, connect, migrate};
 pub use sqlx::PgPool;
 
 /// The schema, embedded from `migrations/` at the workspace root.

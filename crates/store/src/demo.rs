@@ -104,29 +104,28 @@ pub fn document() -> Value {
 }
 
 /// Loads (or refreshes) the demo town and its office accounts.
-pub async fn load(pool: &store::PgPool) -> anyhow::Result<Vec<DemoLogin>> {
-    let town = domain::import::parse(document().to_string().as_bytes())
-        .map_err(|e| anyhow::anyhow!("the demo document is invalid: {e}"))?;
-    let summary = store::import::import_town(pool, &town, None).await?;
+pub async fn load(pool: &sqlx::PgPool) -> crate::Result<Vec<DemoLogin>> {
+    let town = domain::import::parse(document().to_string().as_bytes())?;
+    let summary = crate::import::import_town(pool, &town, None).await?;
     let mut conn = pool.acquire().await?;
     for (login, password, role) in [
-        ("admin", "demo-admin-2026", store::auth::Role::Admin),
+        ("admin", "demo-admin-2026", crate::auth::Role::Admin),
         (
             "assessor",
             "demo-assessor-2026",
-            store::auth::Role::Assessor,
+            crate::auth::Role::Assessor,
         ),
     ] {
-        let new = store::auth::NewUser {
+        let new = crate::auth::NewUser {
             login,
             password,
             role,
             chief_id: None,
             town_id: Some(summary.town_id),
         };
-        match store::auth::create_user(&mut conn, new).await {
-            Ok(_) | Err(store::StoreError::Conflict(_)) => {}
-            Err(e) => return Err(e.into()),
+        match crate::auth::create_user(&mut conn, new).await {
+            Ok(_) | Err(crate::StoreError::Conflict(_)) => {}
+            Err(e) => return Err(e),
         }
     }
     Ok(vec![
@@ -151,13 +150,6 @@ pub async fn load(pool: &store::PgPool) -> anyhow::Result<Vec<DemoLogin>> {
             what: "考核 assessor (read-only)".into(),
         },
     ])
-}
-
-pub fn print_logins(logins: &[DemoLogin]) {
-    println!("demo town 牛栏江镇 ({TOWN_CODE}) loaded. Logins:");
-    for l in logins {
-        println!("  {:<10} {:<20} {}", l.login, l.password, l.what);
-    }
 }
 
 #[cfg(test)]

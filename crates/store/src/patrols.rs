@@ -1,0 +1,566 @@
+//! Patrols: the original file byte for byte, the parsed track as a
+//! LineStringM (M = epoch seconds), a simplified copy for maps, per-reach
+//! coverage and the verdict — all written in one transaction, together with
+//! the chief's weekly counter.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use domain::Track;
+use domain::patrol::Assessment;
+use geo::MultiLineString;
+use geozero::ToGeo;
+use serde::Serialize;
+use sqlx::{PgConnection, PgPool};
+use utoipa::ToSchema;
+
+use crate::StoreError;
+
+/// The chief a patrol is uploaded for, with what the rules need.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct UploadChief {
+    pub id: i64,
+    pub town_id: i64,
+    pub level: String,
+    pub village_id: Option<i64>,
+    /// The town's rule overrides (JSON object; missing keys = defaults).
+    pub rules: serde_json::Value,
+}
+
+pub async fn upload_chief(pool: &PgPool, chief_id: i64) -> crate::Result<UploadChief> {
+    sqlx::query_as(
+        "SELECT c.id, c.town_id, c.level, c.village_id, t.rules
+         FROM chiefs c JOIN towns t ON t.id = c.town_id WHERE c.id = $1",
+    )
+    .bind(chief_id)
+    .fetch_optional(pool)
+    .await?
+    .ok_or(StoreError::NotFound("chief"))
+}
+
+/// The patrol a chief already has for this idempotency key or file, if any.
+pub async fn existing(
+    pool: &PgPool,
+    chief_id: i64,
+    idempotency_key: Option<&str>,
+    sha256: &[u8],
+) -> crate::Result<Option<i64>> {
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM patrols WHERE chief_id = $1
+           AND (original_sha256 = $2 OR ($3::text IS NOT NULL AND idempotency_key = $3))
+         ORDER BY id LIMIT 1",
+    )
+    .bind(chief_id)
+    .bind(sha256)
+    .bind(idempotency_key)
+    .fetch_optional(pool)
+    .await?)
+}
+
+/// Reaches assigned to the chief on `day` (CST). A town chief with none
+/// assigned that day covers every reach of the town.
+pub async fn assigned_reaches(
+    pool: &PgPool,
+    chief: &UploadChief,
+    day: NaiveDate,
+) -> crate::Result<Vec<(i64, MultiLineString<f64>)>> {
+    let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as(
+        "SELECT r.id, ST_AsBinary(r.geom) FROM assignments a JOIN reaches r ON r.id = a.reach_id
+         WHERE a.chief_id = $1 AND a.from_date <= $2 AND (a.to_date IS NULL OR a.to_date >= $2)
+         ORDER BY r.id",
+    )
+    .bind(chief.id)
+    .bind(day)
+    .fetch_all(pool)
+    .await?;
+    let rows = if rows.is_empty() && chief.level == "town" {
+        sqlx::query_as("SELECT id, ST_AsBinary(geom) FROM reaches WHERE town_id = $1 ORDER BY id")
+            .bind(chief.town_id)
+            .fetch_all(pool)
+            .await?
+    } else {
+        rows
+    };
+    rows.into_iter()
+        .map(|(id, wkb)| Ok((id, multi_line_string(&wkb)?)))
+        .collect()
+}
+
+fn multi_line_string(wkb: &[u8]) -> crate::Result<MultiLineString<f64>> {
+    match geozero::wkb::Wkb(wkb.to_vec()).to_geo() {
+        Ok(geo::Geometry::MultiLineString(m)) => Ok(m),
+        Ok(geo::Geometry::LineString(l)) => Ok(MultiLineString::new(vec![l])),
+        Ok(_) | Err(_) => Err(StoreError::Conflict(
+            "a reach has an unreadable geometry".into(),
+        )),
+    }
+}
+
+/// An earlier patrol (any chief's) this track copies: the same shape
+/// fingerprint, or the same points within GPS-free precision (a replay with
+/// shifted times). Independent recordings of the same walk have their own
+/// noise and are not copies.
+pub async fn find_duplicate(
+    pool: &PgPool,
+    track: &Track,
+    fingerprint: &str,
+) -> crate::Result<Option<i64>> {
+    let exact: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM patrols WHERE shape_fingerprint = $1 ORDER BY id LIMIT 1",
+    )
+    .bind(fingerprint)
+    .fetch_optional(pool)
+    .await?;
+    if exact.is_some() {
+        return Ok(exact);
+    }
+    let (min_lon, min_lat, max_lon, max_lat) = bbox(track);
+    let n = track.points.len() as i32;
+    // Candidates: overlapping box and a similar number of points.
+    let candidates: Vec<(i64, Vec<u8>)> = sqlx::query_as(
+        "SELECT id, ST_AsBinary(track) FROM patrols
+         WHERE track_simplified && ST_MakeEnvelope($1, $2, $3, $4, 4326)
+           AND point_count BETWEEN $5 * 0.8 AND $5 * 1.25
+         ORDER BY id LIMIT 20",
+    )
+    .bind(min_lon)
+    .bind(min_lat)
+    .bind(max_lon)
+    .bind(max_lat)
+    .bind(n)
+    .fetch_all(pool)
+    .await?;
+    for (id, wkb) in candidates {
+        if let Some(other) = decode_track_m(&wkb)
+            && domain::similarity::is_near_copy(track, &other)
+        {
+            return Ok(Some(id));
+        }
+    }
+    Ok(None)
+}
+
+fn bbox(track: &Track) -> (f64, f64, f64, f64) {
+    track.points.iter().fold(
+        (f64::MAX, f64::MAX, f64::MIN, f64::MIN),
+        |(a, b, c, d), p| (a.min(p.lon), b.min(p.lat), c.max(p.lon), d.max(p.lat)),
+    )
+}
+
+/// ISO WKB of a LineStringM (type 2002), M = epoch seconds. Hand-built:
+/// geo has no M dimension, and the format is three doubles per point.
+pub fn encode_track_m(track: &Track) -> Vec<u8> {
+    let mut out = Vec::with_capacity(9 + track.points.len() * 24);
+    out.push(1u8); // little endian
+    out.extend_from_slice(&2002u32.to_le_bytes());
+    out.extend_from_slice(&(track.points.len() as u32).to_le_bytes());
+    for p in &track.points {
+        let m = p.time.timestamp() as f64 + f64::from(p.time.timestamp_subsec_millis()) / 1000.0;
+        for v in [p.lon, p.lat, m] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+    out
+}
+
+/// Reads back what [`encode_track_m`] wrote (as PostGIS returns it).
+pub fn decode_track_m(wkb: &[u8]) -> Option<Track> {
+    let little = *wkb.first()? == 1;
+    let u32_at = |i: usize| -> Option<u32> {
+        let b: [u8; 4] = wkb.get(i..i + 4)?.try_into().ok()?;
+        Some(if little {
+            u32::from_le_bytes(b)
+        } else {
+            u32::from_be_bytes(b)
+        })
+    };
+    let f64_at = |i: usize| -> Option<f64> {
+        let b: [u8; 8] = wkb.get(i..i + 8)?.try_into().ok()?;
+        Some(if little {
+            f64::from_le_bytes(b)
+        } else {
+            f64::from_be_bytes(b)
+        })
+    };
+    if u32_at(1)? != 2002 {
+        return None;
+    }
+    let n = u32_at(5)? as usize;
+    let mut points = Vec::with_capacity(n);
+    for i in 0..n {
+        let at = 9 + i * 24;
+        let (lon, lat, m) = (f64_at(at)?, f64_at(at + 8)?, f64_at(at + 16)?);
+        let time = DateTime::from_timestamp_millis((m * 1000.0).round() as i64)?;
+        points.push(domain::TrackPoint {
+            lon,
+            lat,
+            ele: None,
+            time,
+        });
+    }
+    Some(Track {
+        points,
+        ..Track::default()
+    })
+}
+
+/// A patrol ready to be stored.
+pub struct NewPatrol<'a> {
+    pub chief: &'a UploadChief,
+    pub uploaded_by: i64,
+    pub idempotency_key: Option<&'a str>,
+    pub original: &'a [u8],
+    pub original_sha256: &'a [u8],
+    pub original_content_type: &'a str,
+    pub coords: &'a str,
+    pub notes: Option<&'a str>,
+    pub track: &'a Track,
+    pub week_start: NaiveDate,
+    pub fingerprint: &'a str,
+    pub duplicate_of: Option<i64>,
+    pub assessment: &'a Assessment,
+}
+
+/// Stores a patrol; `Ok((id, false))` when an equal upload won a race.
+pub async fn insert(pool: &PgPool, new: NewPatrol<'_>) -> crate::Result<(i64, bool)> {
+    let mut tx = pool.begin().await?;
+    let a = new.assessment;
+    let reasons: Vec<&str> = a.validity.reasons.iter().map(|r| r.code()).collect();
+    let metrics =
+        serde_json::json!({"gaps": a.metrics.gaps, "fast_length_m": a.metrics.fast_length_m});
+    let id: Option<i64> = sqlx::query_scalar(
+        "WITH g AS (SELECT ST_GeomFromWKB($13, 4326) AS track)
+         INSERT INTO patrols (town_id, chief_id, uploaded_by, idempotency_key, original, original_sha256,
+             original_content_type, coords, notes, started_at, ended_at, week_start,
+             track, track_simplified, point_count, length_m, duration_s, moving_time_s, max_speed_kmh,
+             fast_share, coverage, valid, reasons, flags, shape_fingerprint, metrics, duplicate_of)
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
+             g.track, ST_SimplifyPreserveTopology(ST_Force2D(g.track), 0.00002),
+             $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26 FROM g
+         ON CONFLICT DO NOTHING RETURNING id",
+    )
+    .bind(new.chief.town_id)
+    .bind(new.chief.id)
+    .bind(new.uploaded_by)
+    .bind(new.idempotency_key)
+    .bind(new.original)
+    .bind(new.original_sha256)
+    .bind(new.original_content_type)
+    .bind(new.coords)
+    .bind(new.notes)
+    .bind(new.track.started_at())
+    .bind(new.track.ended_at())
+    .bind(new.week_start)
+    .bind(encode_track_m(new.track))
+    .bind(a.metrics.point_count as i32)
+    .bind(a.metrics.length_m)
+    .bind(a.metrics.duration_s)
+    .bind(a.metrics.moving_time_s)
+    .bind(a.metrics.max_speed_kmh)
+    .bind(a.metrics.fast_share)
+    .bind(a.best_coverage())
+    .bind(a.validity.valid)
+    .bind(&reasons)
+    .bind(&a.flags)
+    .bind(new.fingerprint)
+    .bind(metrics)
+    .bind(new.duplicate_of)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(id) = id else {
+        tx.rollback().await?;
+        let id = existing(pool, new.chief.id, new.idempotency_key, new.original_sha256)
+            .await?
+            .ok_or_else(|| StoreError::Conflict("the upload conflicts with another".into()))?;
+        return Ok((id, false));
+    };
+    for (reach_id, c) in &a.reaches {
+        sqlx::query(
+            "INSERT INTO patrol_reaches (patrol_id, reach_id, town_id, coverage, covered_m)
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(id)
+        .bind(reach_id)
+        .bind(new.chief.town_id)
+        .bind(c.coverage.get())
+        .bind(c.covered_m)
+        .execute(&mut *tx)
+        .await?;
+    }
+    recount_chief_week(&mut tx, new.chief.id, new.week_start).await?;
+    tx.commit().await?;
+    Ok((id, true))
+}
+
+/// Recomputes a chief-week's count of effectively valid patrols (machine
+/// verdict unless overridden). Recounting, not incrementing, keeps the
+/// counter right whatever order changes arrive in.
+pub async fn recount_chief_week(
+    conn: &mut PgConnection,
+    chief_id: i64,
+    week_start: NaiveDate,
+) -> crate::Result<()> {
+    sqlx::query(
+        "INSERT INTO chief_weeks (chief_id, week_start, town_id, valid_patrols)
+         SELECT $1, $2, c.town_id,
+                (SELECT count(*) FROM patrols p WHERE p.chief_id = $1 AND p.week_start = $2
+                   AND COALESCE(p.override_valid, p.valid))
+         FROM chiefs c WHERE c.id = $1
+         ON CONFLICT (chief_id, week_start) DO UPDATE SET valid_patrols = EXCLUDED.valid_patrols",
+    )
+    .bind(chief_id)
+    .bind(week_start)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Coverage of one reach by a patrol.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
+pub struct PatrolReach {
+    pub reach_id: i64,
+    pub coverage: f64,
+    pub covered_m: f64,
+}
+
+/// The office's decision on a patrol's validity.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Override {
+    pub valid: bool,
+    pub reason: Option<String>,
+    pub by: Option<i64>,
+    pub at: Option<DateTime<Utc>>,
+}
+
+/// A patrol as `GET /api/v1/patrols/{id}` shows it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PatrolDetail {
+    pub id: i64,
+    pub town_id: i64,
+    pub chief_id: i64,
+    pub chief_name: String,
+    pub uploaded_at: DateTime<Utc>,
+    pub started_at: DateTime<Utc>,
+    pub ended_at: DateTime<Utc>,
+    /// ISO week in CST the patrol counts for, e.g. `2026-W48`.
+    pub week: String,
+    pub point_count: i32,
+    pub length_m: f64,
+    pub duration_s: f64,
+    pub moving_time_s: f64,
+    pub max_speed_kmh: f64,
+    pub fast_share: f64,
+    pub reaches: Vec<PatrolReach>,
+    /// Best coverage of an assigned reach.
+    pub coverage: f64,
+    /// Effective validity: the office's override if any, else the rules'.
+    pub valid: bool,
+    /// The rules' verdict before any override.
+    pub machine_valid: bool,
+    pub reasons: Vec<String>,
+    pub flags: Vec<String>,
+    pub notes: Option<String>,
+    pub coords: String,
+    pub original_content_type: String,
+    pub duplicate_of: Option<i64>,
+    #[serde(rename = "override")]
+    pub override_: Option<Override>,
+}
+
+#[derive(sqlx::FromRow)]
+struct PatrolRow {
+    id: i64,
+    town_id: i64,
+    chief_id: i64,
+    chief_name: String,
+    uploaded_at: DateTime<Utc>,
+    started_at: DateTime<Utc>,
+    ended_at: DateTime<Utc>,
+    week_start: NaiveDate,
+    point_count: i32,
+    length_m: f64,
+    duration_s: f64,
+    moving_time_s: f64,
+    max_speed_kmh: f64,
+    fast_share: f64,
+    coverage: f64,
+    valid: bool,
+    reasons: Vec<String>,
+    flags: Vec<String>,
+    notes: Option<String>,
+    coords: String,
+    original_content_type: String,
+    duplicate_of: Option<i64>,
+    override_valid: Option<bool>,
+    override_reason: Option<String>,
+    overridden_by: Option<i64>,
+    overridden_at: Option<DateTime<Utc>>,
+}
+
+const PATROL_SELECT: &str = "
+    SELECT p.id, p.town_id, p.chief_id, c.name AS chief_name, p.uploaded_at, p.started_at, p.ended_at,
+           p.week_start, p.point_count, p.length_m, p.duration_s, p.moving_time_s, p.max_speed_kmh,
+           p.fast_share, p.coverage, p.valid, p.reasons, p.flags, p.notes, p.coords,
+           p.original_content_type, p.duplicate_of, p.override_valid, p.override_reason,
+           p.overridden_by, p.overridden_at
+    FROM patrols p JOIN chiefs c ON c.id = p.chief_id";
+
+impl PatrolRow {
+    fn into_detail(self, reaches: Vec<PatrolReach>) -> PatrolDetail {
+        let week = domain::time::IsoWeek::of_date(self.week_start)
+            .map(|w| w.to_string())
+            .unwrap_or_default();
+        PatrolDetail {
+            id: self.id,
+            town_id: self.town_id,
+            chief_id: self.chief_id,
+            chief_name: self.chief_name,
+            uploaded_at: self.uploaded_at,
+            started_at: self.started_at,
+            ended_at: self.ended_at,
+            week,
+            point_count: self.point_count,
+            length_m: self.length_m,
+            duration_s: self.duration_s,
+            moving_time_s: self.moving_time_s,
+            max_speed_kmh: self.max_speed_kmh,
+            fast_share: self.fast_share,
+            reaches,
+            coverage: self.coverage,
+            valid: self.override_valid.unwrap_or(self.valid),
+            machine_valid: self.valid,
+            reasons: self.reasons,
+            flags: self.flags,
+            notes: self.notes,
+            coords: self.coords,
+            original_content_type: self.original_content_type,
+            duplicate_of: self.duplicate_of,
+            override_: self.override_valid.map(|valid| Override {
+                valid,
+                reason: self.override_reason,
+                by: self.overridden_by,
+                at: self.overridden_at,
+            }),
+        }
+    }
+}
+
+pub async fn detail(pool: &PgPool, id: i64) -> crate::Result<PatrolDetail> {
+    let sql = format!("{PATROL_SELECT} WHERE p.id = $1");
+    let row: PatrolRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?
+        .ok_or(StoreError::NotFound("patrol"))?;
+    let reaches = sqlx::query_as(
+        "SELECT reach_id, coverage, covered_m FROM patrol_reaches WHERE patrol_id = $1 ORDER BY reach_id",
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await?;
+    Ok(row.into_detail(reaches))
+}
+
+/// Filters for the patrol list.
+#[derive(Debug, Default)]
+pub struct PatrolFilter {
+    pub town_id: Option<i64>,
+    pub chief_id: Option<i64>,
+    pub village_id: Option<i64>,
+    pub week_start: Option<NaiveDate>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// Patrols, newest first (per-reach coverage included).
+pub async fn list(pool: &PgPool, filter: &PatrolFilter) -> crate::Result<Vec<PatrolDetail>> {
+    let sql = format!(
+        "{PATROL_SELECT} WHERE ($1::bigint IS NULL OR p.town_id = $1)
+           AND ($2::bigint IS NULL OR p.chief_id = $2)
+           AND ($3::bigint IS NULL OR c.village_id = $3)
+           AND ($4::date IS NULL OR p.week_start = $4)
+         ORDER BY p.started_at DESC, p.id DESC LIMIT $5 OFFSET $6"
+    );
+    let rows: Vec<PatrolRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(filter.town_id)
+        .bind(filter.chief_id)
+        .bind(filter.village_id)
+        .bind(filter.week_start)
+        .bind(filter.limit)
+        .bind(filter.offset)
+        .fetch_all(pool)
+        .await?;
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let reach_rows: Vec<(i64, i64, f64, f64)> = sqlx::query_as(
+        "SELECT patrol_id, reach_id, coverage, covered_m FROM patrol_reaches
+         WHERE patrol_id = ANY($1) ORDER BY patrol_id, reach_id",
+    )
+    .bind(&ids)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let reaches = reach_rows
+                .iter()
+                .filter(|r| r.0 == row.id)
+                .map(|r| PatrolReach {
+                    reach_id: r.1,
+                    coverage: r.2,
+                    covered_m: r.3,
+                })
+                .collect();
+            row.into_detail(reaches)
+        })
+        .collect())
+}
+
+/// The stored track (with times) of a patrol.
+pub async fn track(pool: &PgPool, id: i64) -> crate::Result<Track> {
+    let wkb: Vec<u8> = sqlx::query_scalar("SELECT ST_AsBinary(track) FROM patrols WHERE id = $1")
+        .bind(id)
+        .fetch_optional(pool)
+        .await?
+        .ok_or(StoreError::NotFound("patrol"))?;
+    decode_track_m(&wkb)
+        .ok_or_else(|| StoreError::Conflict("the stored track is unreadable".into()))
+}
+
+/// The file exactly as uploaded, and its content type.
+pub async fn original(pool: &PgPool, id: i64) -> crate::Result<(String, Vec<u8>)> {
+    sqlx::query_as("SELECT original_content_type, original FROM patrols WHERE id = $1")
+        .bind(id)
+        .fetch_optional(pool)
+        .await?
+        .ok_or(StoreError::NotFound("patrol"))
+}
+
+/// Owner and town of a patrol, for visibility checks.
+pub async fn owner(pool: &PgPool, id: i64) -> crate::Result<(i64, i64)> {
+    sqlx::query_as("SELECT chief_id, town_id FROM patrols WHERE id = $1")
+        .bind(id)
+        .fetch_optional(pool)
+        .await?
+        .ok_or(StoreError::NotFound("patrol"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn track_wkb_round_trips_with_times() {
+        let t0 = DateTime::from_timestamp(1_780_000_000, 500_000_000).unwrap();
+        let track = Track {
+            points: (0..3)
+                .map(|i| domain::TrackPoint {
+                    lon: 103.1 + f64::from(i) * 1e-4,
+                    lat: 25.3,
+                    ele: None,
+                    time: t0 + chrono::Duration::seconds(i64::from(i)),
+                })
+                .collect(),
+            ..Track::default()
+        };
+        let back = decode_track_m(&encode_track_m(&track)).unwrap();
+        assert_eq!(back.points, track.points);
+    }
+}
