@@ -2,9 +2,9 @@
 // tracks, issues, the chief list (overdue first) and the week's figures.
 
 import * as maplibregl from '/vendor/maplibre-gl/maplibre-gl.mjs';
-import { api, apiOptional, currentUser, token } from './api.js';
+import { api, apiOptional, blobUrl, currentUser, token } from './api.js';
 import { categoryName, t } from './i18n.js';
-import { errorText, ensureLogin, fill, h, notice, reloadOnUnauthorized, showUser, wireHeader } from './ui.js';
+import { authImg, errorText, ensureLogin, fill, h, notice, photoRefs, reloadOnUnauthorized, showUser, wireHeader } from './ui.js';
 import { formatCst, formatDuration, formatLength, isoWeekOf, parseWeek, shiftWeek, weekLabel, weekRange } from './time.js';
 import { LAYER_IDS, Overlay, TRACK_COLOUR, baseStyle, bounds, issueIconUrl, midpoint, tilesAvailable } from './overlay.js';
 import { OPEN_ISSUE_STATUSES, STATUS_COLOURS, asList, bestStatus, statusRank } from './status.js';
@@ -502,12 +502,13 @@ async function openIssuePopup(feature, lngLat) {
   showPopup(lngLat, h('div.popup#issue-popup', h('h3', `${categoryName(feature.properties.category)} #${id}`), body));
   const render = (i) => fill(body, dl(
     [t('issue.status'), h(`span.chip.${i.status}`, t(`issue.status.${i.status}`))],
+    [t('issue.category'), i.category_name || categoryName(i.category)],
     [t('issue.description'), i.description],
     [t('issue.reported'), formatCst(i.created_at || i.reported_at)],
     [t('issue.level'), i.level ? t(`issue.level.${i.level}`) : null],
     [t('issue.source'), i.source ? t(`issue.source.${i.source}`) : null],
     [t('issue.deadline'), i.deadline ? formatCst(i.deadline) : null]),
-  photoUrls(i).slice(0, 2).map((src) => h('img', { src, alt: '' })));
+  photoRefs(i).slice(0, 2).map(([thumb, full]) => h('a', { href: '#', onclick: (ev) => { ev.preventDefault(); openPhoto(full); } }, authImg(thumb))));
   if (cached) render(cached);
   try {
     render(await api(`/api/v1/issues/${id}`));
@@ -516,9 +517,16 @@ async function openIssuePopup(feature, lngLat) {
   }
 }
 
-/** Photo URLs in whatever shape the issue lists them. */
-export function photoUrls(issue) {
-  return (issue.photos || []).map((p) => (typeof p === 'string' ? p : p.url || p.thumbnail_url || p.href)).filter(Boolean);
+/** The full photo in a new tab (it needs the login, so through a blob URL). */
+async function openPhoto(path) {
+  const tab = window.open('', '_blank');
+  try {
+    const url = await blobUrl(path);
+    if (tab) tab.location.href = url;
+    else location.href = url;
+  } catch {
+    tab?.close();
+  }
 }
 
 export { currentUser };

@@ -103,12 +103,12 @@ export class Overlay {
         'circle-stroke-width': 1.2,
       },
     });
-    const trackWidth = ['interpolate', ['linear'], ['zoom'], 9, 1.5, 14, 3.5];
+    const trackWidth = ['interpolate', ['linear'], ['zoom'], 9, 1.2, 14, 3];
     map.addLayer({
       id: LAYER_IDS.patrols, type: 'line', ...this.sourceFor('patrols'),
       filter: ['!=', ['get', 'valid'], false],
       layout: { 'line-cap': 'round', 'line-join': 'round' },
-      paint: { 'line-color': TRACK_COLOUR, 'line-width': trackWidth, 'line-opacity': 0.9 },
+      paint: { 'line-color': TRACK_COLOUR, 'line-width': trackWidth, 'line-opacity': 0.8 },
     });
     map.addLayer({
       id: LAYER_IDS.patrolsInvalid, type: 'line', ...this.sourceFor('patrols'),
