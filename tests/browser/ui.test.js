@@ -343,6 +343,12 @@ describe('chief page /chief', () => {
     } else {
       assert.ok([200, 201].includes(posts[1].status), `upload answered ${posts[1].status}: ${posts[1].response}`);
       assert.equal(record.state, 'uploaded');
+      assert.equal(record.server?.valid, true, `reasons: ${JSON.stringify(record.server?.reasons)}`);
+      // The page reloads the week's status after the upload (unless the walk began last week).
+      if (isoWeekOf(ms[0]) === isoWeekOf(Date.now())) {
+        await page.waitForFunction(() => document.getElementById('week-status').textContent === '已巡河', null, { timeout: 10_000 });
+        await page.waitForSelector('#history .history-item');
+      }
     }
     await page.waitForTimeout(300);
     await shot(page, 'chief-uploaded');
