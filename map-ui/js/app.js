@@ -409,7 +409,7 @@ function renderLegend() {
     h('h3', t('legend.reaches')),
     statuses.map((s) => h('div.row', h('span.swatch', { style: { background: STATUS_COLOURS[s] } }), t(`status.${s}`))),
     h('h3', t('legend.patrol')),
-    h('div.row', h('span.swatch', { style: { background: TRACK_COLOUR } }), t('patrol.valid')),
+    h('div.row', h('span.swatch', { style: { background: TRACK_COLOUR } }), t('legend.patrolValid')),
     h('div.row', h('span.swatch.dashed', { style: { background: `repeating-linear-gradient(90deg, ${TRACK_COLOUR} 0 5px, transparent 5px 8px)` } }), t('legend.patrolInvalid')),
     h('h3', t('legend.issues')),
     ['reported', 'assigned', 'in_progress', 'resolved'].map((s) => h('div.row', h('img', { src: issueIconUrl(s), width: 16, height: 16, alt: '' }), t(`issue.status.${s}`)))));

@@ -90,9 +90,12 @@ function renderBoard() {
   const columns = ISSUE_STATUSES.map((status) => {
     const issues = state.issues.filter((i) => i.status === status)
       .sort((a, b) => String(b.created_at || '').localeCompare(String(a.created_at || '')));
+    // Closed issues pile up: the latest ones are enough on a board.
+    const shown = status === 'closed' ? issues.slice(0, 20) : issues;
     return h('div.column', { dataset: { status } },
       h('h3', h(`span.chip.${status}`, t(`issue.status.${status}`)), h('small.muted', String(issues.length))),
-      issues.length ? issues.map(issueCard) : h('p.muted', t('office.emptyColumn')));
+      issues.length ? shown.map(issueCard) : h('p.muted', t('office.emptyColumn')),
+      shown.length < issues.length ? h('p.muted', `… +${issues.length - shown.length}`) : null);
   });
   fill(board, columns);
   const notes = $('office-notes');
