@@ -461,7 +461,11 @@ function openReachPopup(reachId, lngLat) {
 async function fillLastPatrol(el, reachId, chiefs) {
   try {
     const lists = await Promise.all(chiefs.map((c) => api(`/api/v1/patrols?chief_id=${c.id}`).then((b) => asList(b, 'patrols'))));
-    const all = lists.flat().sort((a, b) => String(b.started_at).localeCompare(String(a.started_at)));
+    // Only these chiefs' patrols (a server may answer a chief with their own
+    // whatever is asked), preferring those that touched this reach.
+    const ids = new Set(chiefs.map((c) => c.id));
+    const all = lists.flat().filter((p) => p.chief_id == null || ids.has(p.chief_id))
+      .sort((a, b) => String(b.started_at).localeCompare(String(a.started_at)));
     const touching = all.filter((p) => !p.reaches || p.reaches.some((r) => r.reach_id === reachId));
     let last = touching[0] || all[0];
     if (!last) return fill(el, t('reach.noPatrol'));
