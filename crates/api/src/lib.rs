@@ -15,9 +15,11 @@ pub mod open311;
 pub mod ops;
 pub mod patrols;
 pub mod photos;
+pub mod reports;
 pub mod roster;
 pub mod rules;
 pub mod stats;
+pub mod tiles;
 mod web;
 
 use axum::Router;
@@ -43,6 +45,8 @@ pub use error::ApiError;
         (name = "auth", description = "登录 / login"),
         (name = "roster", description = "河长名册与河段 / roster and reaches"),
         (name = "patrols", description = "巡河记录 / patrols"),
+        (name = "reports", description = "考核报表 / assessment reports"),
+        (name = "map", description = "地图 / map tiles and GeoJSON"),
         (name = "operations", description = "运维 / operations"),
         (name = "compliance", description = "每周巡河达标、请假与统计 / weekly compliance, exemptions and figures"),
         (name = "issues", description = "问题上报与处置 / problems on the river and their dispatch"),
@@ -122,6 +126,9 @@ fn issue_routes() -> OpenApiRouter<ApiContext> {
         .routes(routes!(open311::post_xml, open311::list_xml))
         .routes(routes!(open311::get_request))
         .routes(routes!(open311::media))
+        .routes(routes!(reports::quarterly))
+        .routes(routes!(reports::chief))
+        .routes(routes!(tiles::tile))
 }
 
 /// The OpenAPI document (also served at `/openapi.json`).
