@@ -541,3 +541,27 @@ describe('office /office', () => {
     await context.close();
   });
 });
+
+describe('vector tiles', () => {
+  test('the map takes patrols and issues from /tiles when the server serves them', async (t) => {
+    const token = await apiToken(TOWN_HEAD);
+    const probe = await fetch(`${server.url}/tiles/0/0/0.mvt?week=${isoWeekOf(Date.now())}`, { headers: { Authorization: `Bearer ${token}` } });
+    if (![200, 204].includes(probe.status)) return t.skip(`/tiles answered ${probe.status}: the map uses GeoJSON from the API`);
+    const { context, page } = await newPage(browser, { viewport: { width: 1280, height: 800 } });
+    const tileRequests = [];
+    page.on('request', (req) => { if (req.url().includes('/tiles/')) tileRequests.push(req.headers().authorization); });
+    await page.goto(`${server.url}/`);
+    await login(page, ...TOWN_HEAD);
+    assert.equal(await page.evaluate(() => window.rcOverlay.mode), 'tiles');
+    await page.waitForFunction(() => window.rcMap?.loaded() && window.rcMap.queryRenderedFeatures({ layers: ['reaches'] }).length > 0, null, { timeout: 30_000 });
+    await page.waitForTimeout(1000);
+    assert.ok(tileRequests.length > 1 && tileRequests.every((a) => a?.startsWith('Bearer ')), 'tiles are fetched with the token');
+    // The chief test uploaded a patrol along NLJ-01 this week (unless the week just turned).
+    const patrols = await page.evaluate(() => window.rcMap.queryRenderedFeatures({ layers: ['patrols', 'patrols-invalid'] }).length);
+    t.diagnostic(`${patrols} patrol features from tiles`);
+    await shot(page, 'map-tiles');
+    assert.deepEqual(page.errors, []);
+    await context.close();
+  });
+});
+
