@@ -185,8 +185,8 @@ pub async fn version(pool: &PgPool, town_id: Option<i64>, week: IsoWeek) -> crat
 /// are dropped: at z12 a 1 Hz hour-long walk becomes a few dozen vertices.
 const TILE_SQL: &str = "
 WITH env AS (
-  SELECT ST_TileEnvelope($1, $2, $3) AS e3857,
-         ST_Transform(ST_TileEnvelope($1, $2, $3), 4326) AS e4326
+  SELECT ST_TileEnvelope($1::int, $2::int, $3::int) AS e3857,
+         ST_Transform(ST_TileEnvelope($1::int, $2::int, $3::int), 4326) AS e4326
 ),
 st AS (
   SELECT * FROM unnest($6::bigint[], $7::text[], $8::bigint[], $9::text[])
