@@ -302,6 +302,13 @@ async fn who_may_upload_and_see() {
     assert_eq!(mine.as_array().unwrap().len(), 0);
     let (_, all) = server.get("/api/v1/patrols", Some(&admin)).await;
     assert_eq!(all.as_array().unwrap().len(), 1);
+    // The town chief (大河长) watches the whole town: every patrol in it.
+    let town_chief = server
+        .login(logins::TOWN_CHIEF.0, logins::TOWN_CHIEF.1)
+        .await;
+    assert_eq!(server.get(&path, Some(&town_chief)).await.0, 200);
+    let (_, town) = server.get("/api/v1/patrols", Some(&town_chief)).await;
+    assert_eq!(town.as_array().unwrap().len(), 1, "{town}");
 }
 
 #[tokio::test]

@@ -64,6 +64,12 @@ impl AuthUser {
         self.require(&[Role::Admin])
     }
 
+    /// A village chief (小河长) sees only their own patrols and status and
+    /// their village's issues; the town chief (大河长) sees the whole town.
+    pub fn is_village_chief(&self) -> bool {
+        self.user.role == Role::Chief && self.user.village_id.is_some()
+    }
+
     /// The town the caller is limited to (`None`: every town).
     pub fn town_scope(&self) -> Option<i64> {
         self.user.town_id

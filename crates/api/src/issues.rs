@@ -7,9 +7,10 @@
 //! to them and the ones they reported. An issue outside that is a 404, never a 403, so ids of other
 //! villages reveal nothing. Who does what: admins everything; a village
 //! chief `start`s and `resolve`s the issues of their village or assigned to
-//! them and `escalate`s their village's issues; a town chief `start`s and
-//! `resolve`s the issues assigned to them; dispatching (`assign`), `verify`,
-//! `reopen` and `reject` are the town office's; assessors only read.
+//! them and `escalate`s their village's issues; dispatching (`assign`),
+//! `verify`, `reopen` and `reject` are the town office's and the town
+//! chief's (大河长: DESIGN has them dispatch problems with the office);
+//! assessors only read.
 
 use axum::Json;
 use axum::extract::{FromRequest, Multipart, Request, State};
@@ -209,6 +210,7 @@ fn check_permission(auth: &AuthUser, issue: &IssueRecord, action: Action) -> Api
                 "assessors read issues; they change none",
             ));
         }
+        Role::Chief if !auth.is_village_chief() => true,
         Role::Chief => match action {
             Action::Start | Action::Resolve => own_village || assigned_to_me,
             Action::Escalate => own_village,
@@ -223,7 +225,7 @@ fn check_permission(auth: &AuthUser, issue: &IssueRecord, action: Action) -> Api
         )))
     } else {
         Err(ApiError::forbidden(format!(
-            "only the town office may {action} issues"
+            "only the town office or the town chief may {action} issues"
         )))
     }
 }

@@ -299,7 +299,8 @@ pub async fn list(
             code: "invalid_week",
             message: e.to_string(),
         })?;
-    let chief_id = if auth.role() == Role::Chief {
+    // A village chief lists their own patrols; everyone else the town's.
+    let chief_id = if auth.is_village_chief() {
         auth.user.chief_id
     } else {
         q.chief_id
@@ -324,7 +325,7 @@ pub async fn list(
 async fn check_visible(ctx: &ApiContext, auth: &AuthUser, id: i64) -> ApiResult<()> {
     let (chief_id, town_id) = store::patrols::owner(&ctx.pool, id).await?;
     auth.check_town(town_id, "patrol")?;
-    if auth.role() == Role::Chief && auth.user.chief_id != Some(chief_id) {
+    if auth.is_village_chief() && auth.user.chief_id != Some(chief_id) {
         return Err(ApiError::not_found("patrol"));
     }
     Ok(())

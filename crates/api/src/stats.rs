@@ -7,7 +7,6 @@ use axum::extract::State;
 use chrono::{NaiveDate, Utc};
 use domain::time::Quarter;
 use serde::Deserialize;
-use store::auth::Role;
 use store::stats::TownStats;
 use utoipa::IntoParams;
 
@@ -40,7 +39,7 @@ pub async fn get_stats(
     auth: AuthUser,
     ApiQuery(query): ApiQuery<StatsQuery>,
 ) -> ApiResult<Json<TownStats>> {
-    if auth.role() == Role::Chief && auth.user.village_id.is_some() {
+    if auth.is_village_chief() {
         return Err(ApiError::forbidden(
             "town figures are for the town office, the town chief and assessors; \
              see your own weeks at /api/v1/compliance",

@@ -13,7 +13,6 @@ use chrono::Utc;
 use domain::time::IsoWeek;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
-use store::auth::Role;
 use store::tiles::{TileId, TileIdError, TileScope};
 use utoipa::IntoParams;
 
@@ -43,7 +42,7 @@ pub fn parse_week(week: Option<&str>) -> ApiResult<IsoWeek> {
 
 /// What the caller may see on the map.
 pub fn scope(auth: &AuthUser) -> TileScope {
-    let chief = auth.role() == Role::Chief && auth.user.village_id.is_some();
+    let chief = auth.is_village_chief();
     TileScope {
         town_id: auth.town_scope(),
         patrols_of_chief: if chief { auth.user.chief_id } else { None },
