@@ -749,3 +749,53 @@ async fn the_public_photo_copy_has_no_exif() {
     assert_eq!(get(&server, "/open311/v2/media/999.jpg").await.status, 404);
     assert_eq!(get(&server, "/open311/v2/media/abc").await.status, 404);
 }
+
+/// What a chief or the office wrote is internal: the public list shows the
+/// issue's status, category and place, not its description.
+#[tokio::test]
+async fn internal_descriptions_stay_internal() {
+    let server = TestServer::with_demo().await;
+    let chief = server.login(logins::CHIEF_1.0, logins::CHIEF_1.1).await;
+    let note = "张某某家养殖场排污，已口头警告";
+    let (status, issue) = server
+        .post_json(
+            "/api/v1/issues",
+            Some(&chief),
+            &json!({"location": {"type": "Point", "coordinates": point_on_reach(1)},
+                    "category": "sewage", "description": note}),
+        )
+        .await;
+    assert_eq!(status, 201, "{issue}");
+    let public = post(
+        &server,
+        "/open311/v2/requests.json",
+        &complaint(point_on_reach(2)),
+    )
+    .await;
+    assert_eq!(public.status, 201, "{}", public.text);
+
+    let list = get(&server, "/open311/v2/requests.json").await;
+    assert_eq!(list.status, 200);
+    assert!(!list.text.contains("张某某"), "{}", list.text);
+    let one = get(
+        &server,
+        &format!("/open311/v2/requests/{}.json", issue["id"]),
+    )
+    .await;
+    let row = &one.json()[0];
+    assert_eq!(row["service_code"], "sewage");
+    assert_eq!(row["status"], "open");
+    assert!(row["lat"].is_number(), "{row}");
+    assert!(row.get("description").is_none_or(Value::is_null), "{row}");
+    // The public's own words stay on their request.
+    let theirs = list.json();
+    assert!(
+        theirs
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["description"].is_string()),
+        "{}",
+        list.text
+    );
+}

@@ -16,8 +16,10 @@
 //!   API, to anybody, nor written to logs or the audit log.
 //! - **The public sees** every issue of the towns served (all sources:
 //!   problems found on patrol are public interest too) with its status,
-//!   category, description and location, never history notes, names or
-//!   contacts. `status` is `closed` only once the office closed it.
+//!   category and location, never history notes, names or contacts. The
+//!   description only of requests the public filed: what a chief or the
+//!   office wrote is internal and may name people (issue #5: "the public
+//!   sees status and category only"). `status` is `closed` only once the office closed it.
 //!   `media_url` is the first photo's public copy, re-encoded without EXIF.
 //! - Posting is rate-limited per client address (20 an hour by default).
 
@@ -196,7 +198,8 @@ fn service_request(issue: &IssueRecord, photo: Option<i64>, base: Option<&str>) 
             .clone()
             .unwrap_or_else(|| issue.category.clone()),
         service_code: issue.category.clone(),
-        description: Some(issue.description.clone()).filter(|d| !d.is_empty()),
+        description: Some(issue.description.clone())
+            .filter(|d| !d.is_empty() && issue.source == Source::Public),
         agency_responsible: Some(agency(issue)),
         service_notice: notice(issue),
         requested_datetime: spec::datetime(issue.created_at),
