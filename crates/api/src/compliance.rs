@@ -12,7 +12,6 @@ use axum::extract::State;
 use chrono::Utc;
 use domain::time::{IsoWeek, Quarter};
 use serde::{Deserialize, Serialize};
-use store::auth::Role;
 use store::compliance::{OverdueReport, PatrolValidity, QuarterReport, Scope, WeekReport};
 use utoipa::{IntoParams, ToSchema};
 
@@ -61,10 +60,7 @@ pub fn visible_scope(
 
 /// The caller's chief id when the caller is a village chief (小河长).
 fn village_chief(auth: &AuthUser) -> Option<i64> {
-    match (auth.role(), auth.user.village_id) {
-        (Role::Chief, Some(_)) => auth.user.chief_id,
-        _ => None,
-    }
+    auth.user.chief_id.filter(|_| auth.is_village_chief())
 }
 
 /// `?week=` or `?quarter=` (not both; neither = the week in progress), plus filters.

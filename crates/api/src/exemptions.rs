@@ -9,7 +9,6 @@ use axum::http::StatusCode;
 use chrono::NaiveDate;
 use domain::compliance::DateRange;
 use serde::Deserialize;
-use store::auth::Role;
 use store::exemptions::{Exemption, ExemptionFilter, NewExemption};
 use utoipa::{IntoParams, ToSchema};
 
@@ -95,7 +94,7 @@ pub async fn list_exemptions(
         (Some(own), _) => Some(own),
         (None, asked) => asked,
     };
-    let chief_id = if auth.role() == Role::Chief {
+    let chief_id = if auth.is_village_chief() {
         let own = auth.user.chief_id;
         if query.chief_id.is_some_and(|c| Some(c) != own) {
             return Err(ApiError::forbidden(
@@ -127,7 +126,7 @@ pub async fn get_exemption(
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<Exemption>> {
     let exemption = store::exemptions::get(&ctx.pool, id, auth.town_scope()).await?;
-    if auth.role() == Role::Chief && auth.user.chief_id != Some(exemption.chief_id) {
+    if auth.is_village_chief() && auth.user.chief_id != Some(exemption.chief_id) {
         return Err(ApiError::not_found("exemption"));
     }
     Ok(Json(exemption))
