@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use store::testing::TestDb;
 
 pub mod issues;
+pub mod process;
 
 /// A running server on 127.0.0.1 with its own database.
 pub struct TestServer {

@@ -7,6 +7,7 @@ use store::embedded::EmbeddedCluster;
 
 pub struct Database {
     pub pool: store::PgPool,
+    pub url: String,
     cluster: Option<EmbeddedCluster>,
 }
 
@@ -29,7 +30,17 @@ impl Database {
         store::migrate(&pool)
             .await
             .context("cannot apply the database migrations")?;
-        Ok(Self { pool, cluster })
+        Ok(Self { pool, url, cluster })
+    }
+
+    /// The embedded cluster's PostgreSQL programs (None with DATABASE_URL).
+    pub fn bin_dir(&self) -> Option<&Path> {
+        self.cluster.as_ref().map(|c| c.bin_dir())
+    }
+
+    /// Whether the embedded cluster was already running: a server uses it.
+    pub fn in_use_by_a_server(&self) -> bool {
+        self.cluster.as_ref().is_some_and(|c| !c.started_now())
     }
 
     /// Closes the pool and stops the embedded cluster if this process started it.

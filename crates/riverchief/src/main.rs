@@ -1,6 +1,7 @@
 //! `riverchief`: the command line. Wires storage and the HTTP API together;
 //! no logic of its own beyond choosing what to run.
 
+mod backup;
 mod compliance;
 mod db;
 
@@ -49,6 +50,18 @@ enum Command {
     },
     /// Load the demo town 牛栏江镇 (idempotent) and print its logins.
     Demo,
+    /// Write the database's rows and the uploaded files to FILE (.tar.gz);
+    /// safe while the server runs.
+    Backup {
+        /// The archive to write (replaced atomically).
+        file: PathBuf,
+    },
+    /// Replace every row and uploaded file with those of a backup, in one
+    /// transaction. Stop the server first.
+    Restore {
+        /// An archive written by `riverchief backup`.
+        file: PathBuf,
+    },
     /// Show or set a town's patrol rule thresholds.
     Rules {
         /// The town's 9-digit code (default: the only town).
@@ -233,6 +246,39 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             print_logins(&result?);
             closed
         }
+        Command::Backup { file } => {
+            let db = db::Database::open(&cli.data_dir).await?;
+            let result = backup::backup(&backup_target(&db, &cli.data_dir), &file).await;
+            let closed = db.close().await;
+            let summary = result?;
+            println!(
+                "wrote {}: {} bytes of rows, {} files",
+                file.display(),
+                summary.database_bytes,
+                summary.files
+            );
+            closed
+        }
+        Command::Restore { file } => {
+            let db = db::Database::open(&cli.data_dir).await?;
+            let result = if db.in_use_by_a_server() {
+                Err(anyhow::anyhow!(
+                    "a riverchief server is using the database in {}: stop it, then restore",
+                    cli.data_dir.display()
+                ))
+            } else {
+                backup::restore(&backup_target(&db, &cli.data_dir), &file).await
+            };
+            let closed = db.close().await;
+            let summary = result?;
+            println!(
+                "restored {}: {} bytes of rows, {} files",
+                file.display(),
+                summary.database_bytes,
+                summary.files
+            );
+            closed
+        }
         Command::Rules { town, set } => {
             let db = db::Database::open(&cli.data_dir).await?;
             let result = rules(&db.pool, town.as_deref(), set.as_deref()).await;
@@ -286,6 +332,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             closed
         }
+    }
+}
+
+fn backup_target<'a>(db: &'a db::Database, data_dir: &'a std::path::Path) -> backup::Target<'a> {
+    backup::Target {
+        pool: &db.pool,
+        url: &db.url,
+        bin_dir: db.bin_dir(),
+        data_dir,
     }
 }
 

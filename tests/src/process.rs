@@ -1,0 +1,91 @@
+//! The `riverchief` binary as a process: built once, served on a free port
+//! with its own data directory, stopped with SIGTERM.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The debug binary, built (or brought up to date) once per test process:
+/// the e2e crate does not depend on the binary, so cargo would not rebuild it.
+pub fn binary() -> PathBuf {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let status = Command::new(env!("CARGO"))
+                .args(["build", "-q", "-p", "riverchief"])
+                .status()
+                .expect("cargo build");
+            assert!(status.success());
+            // target/debug/deps/binary-<hash> → target/debug/riverchief
+            let exe = std::env::current_exe().expect("test exe");
+            exe.parent()
+                .and_then(|d| d.parent())
+                .expect("target dir")
+                .join("riverchief")
+        })
+        .clone()
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub fn serve(data_dir: &std::path::Path, port: u16) -> Child {
+    Command::new(binary())
+        .args(["serve", "--demo", "--listen", &format!("127.0.0.1:{port}")])
+        .env("RIVERCHIEF_DATA_DIR", data_dir)
+        .env_remove("DATABASE_URL")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start riverchief")
+}
+
+pub async fn wait_ready(port: u16) -> serde_json::Value {
+    let client = reqwest::Client::new();
+    let started = Instant::now();
+    loop {
+        if let Ok(r) = client
+            .get(format!("http://127.0.0.1:{port}/readyz"))
+            .send()
+            .await
+            && r.status() == 200
+        {
+            return r.json().await.unwrap();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "server did not become ready"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+pub fn terminate(mut child: Child) {
+    let pid = child.id().to_string();
+    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "riverchief exited with {status}");
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no exit after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The cluster's postmaster.pid (wherever the cluster was put).
+pub fn postmaster_pid(data_dir: &std::path::Path) -> PathBuf {
+    let root = std::fs::read_to_string(data_dir.join("pg-location"))
+        .map(|s| PathBuf::from(s.trim()))
+        .unwrap_or_else(|_| data_dir.to_path_buf());
+    root.join("pg").join("postmaster.pid")
+}
