@@ -11,5 +11,5 @@ CREATE INDEX patrols_chief_week_idx ON patrols (chief_id, week_start);
 CREATE INDEX exemptions_town_idx ON exemptions (town_id, to_date);
 
 -- GET /api/v1/stats counts issues found / resolved in a date range per town.
-CREATE INDEX issues_town_created_idx ON issues (town_id, created_at);
+-- (issues found per town and date use issues_town_created_idx from 0003)
 CREATE INDEX issues_town_resolved_idx ON issues (town_id, resolved_at) WHERE resolved_at IS NOT NULL;

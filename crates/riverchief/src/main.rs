@@ -49,6 +49,15 @@ enum Command {
     },
     /// Load the demo town 牛栏江镇 (idempotent) and print its logins.
     Demo,
+    /// Show or set a town's patrol rule thresholds.
+    Rules {
+        /// The town's 9-digit code (default: the only town).
+        #[arg(long)]
+        town: Option<String>,
+        /// New overrides as a JSON object, e.g. '{"min_coverage": 0.6}'; omit to show.
+        #[arg(long)]
+        set: Option<String>,
+    },
     /// Print the weekly compliance table (default: the week in progress),
     /// a quarter's matrix, or the chiefs without a valid patrol yet this week.
     Compliance {
@@ -174,6 +183,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             print_logins(&result?);
             closed
         }
+        Command::Rules { town, set } => {
+            let db = db::Database::open(&cli.data_dir).await?;
+            let result = rules(&db.pool, town.as_deref(), set.as_deref()).await;
+            let closed = db.close().await;
+            println!("{}", result?);
+            closed
+        }
         Command::Compliance {
             week,
             quarter,
@@ -266,6 +282,39 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = term => {},
     }
+}
+
+async fn town_id(pool: &store::PgPool, code: Option<&str>) -> anyhow::Result<i64> {
+    let towns = store::roster::towns(pool, None).await?;
+    match code {
+        Some(code) => towns
+            .iter()
+            .find(|t| t.code == code)
+            .map(|t| t.id)
+            .ok_or_else(|| anyhow::anyhow!("no town with code {code}")),
+        None if towns.len() == 1 => Ok(towns[0].id),
+        None => anyhow::bail!(
+            "there are {} towns: say which with --town CODE",
+            towns.len()
+        ),
+    }
+}
+
+async fn rules(
+    pool: &store::PgPool,
+    town: Option<&str>,
+    set: Option<&str>,
+) -> anyhow::Result<String> {
+    let town_id = town_id(pool, town).await?;
+    let rules = match set {
+        Some(json) => {
+            let overrides: serde_json::Value = serde_json::from_str(json)
+                .map_err(|e| anyhow::anyhow!("--set is not JSON: {e}"))?;
+            store::rules::set(pool, town_id, &overrides, None).await?
+        }
+        None => store::rules::get(pool, town_id).await?.1,
+    };
+    Ok(serde_json::to_string_pretty(&rules)?)
 }
 
 async fn add_user(

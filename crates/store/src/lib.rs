@@ -9,9 +9,11 @@ pub mod embedded;
 pub mod error;
 pub mod exemptions;
 pub mod import;
+pub mod issues;
 pub mod patrols;
 mod pool;
 pub mod roster;
+pub mod rules;
 pub mod stats;
 pub mod testing;
 

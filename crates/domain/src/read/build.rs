@@ -123,18 +123,20 @@ fn parse_plain_decimal(b: &[u8]) -> Option<f64> {
 /// Rejects NaN/infinite values and positions off the globe; the whole file
 /// is refused, naming the point so the user can find it.
 pub(crate) fn check_position(lon: f64, lat: f64, point: usize) -> Result<(), ReadError> {
-    let bad = |what: &str, value: f64, limit: u8| {
-        ReadError::InvalidCoordinates(format!(
-            "point {point}: {what} {value:?} is outside -{limit}..{limit}"
-        ))
+    let check = |what: &str, value: f64, limit: f64| {
+        let problem = if !value.is_finite() {
+            "is not a finite number"
+        } else if value.abs() > limit {
+            &format!("is outside -{limit}..{limit}")
+        } else {
+            return Ok(());
+        };
+        Err(ReadError::InvalidCoordinates(format!(
+            "point {point}: {what} {value:?} {problem}"
+        )))
     };
-    if !lat.is_finite() || !(-90.0..=90.0).contains(&lat) {
-        return Err(bad("latitude", lat, 90));
-    }
-    if !lon.is_finite() || !(-180.0..=180.0).contains(&lon) {
-        return Err(bad("longitude", lon, 180));
-    }
-    Ok(())
+    check("latitude", lat, 90.0)?;
+    check("longitude", lon, 180.0)
 }
 
 /// Drops later copies of a point with the same time and position from a
@@ -301,12 +303,12 @@ mod tests {
             (
                 0.0,
                 f64::NAN,
-                Some("point 17: latitude NaN is outside -90..90"),
+                Some("point 17: latitude NaN is not a finite number"),
             ),
             (
                 f64::INFINITY,
                 0.0,
-                Some("point 17: longitude inf is outside -180..180"),
+                Some("point 17: longitude inf is not a finite number"),
             ),
             (-180.0, -90.0, None),
         ];

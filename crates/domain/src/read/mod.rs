@@ -162,6 +162,42 @@ mod tests {
 <trkpt lat="25.31" lon="103.11"><time>2026-01-05T08:10:00Z</time></trkpt>
 </trkseg></trk></gpx>"#;
 
+    const KML: &str = r#"<kml xmlns:gx="http://www.google.com/kml/ext/2.2"><Placemark><gx:Track>
+<when>2026-01-05T08:00:00Z</when><when>2026-01-05T08:10:00+08:00</when>
+<gx:coord>103.1 25.3 1800</gx:coord><gx:coord>103.11 25.31</gx:coord></gx:Track></Placemark></kml>"#;
+
+    const GEOJSON: &str = r#"{"type": "Feature", "geometry": {"type": "MultiLineString",
+"coordinates": [[[103.1, 25.3, 1800], [103.11, 25.31]]]},
+"properties": {"coordTimes": [["2026-01-05T08:00:00Z", 1767600600000]]}}"#;
+
+    proptest::proptest! {
+        /// Truncated or damaged files give an error, never a panic.
+        #[test]
+        fn damaged_files_never_panic(cut in 0usize..400, at in 0usize..400, byte: u8, which in 0usize..3) {
+            let (format, text) = [(TrackFormat::Gpx, GPX), (TrackFormat::Kml, KML), (TrackFormat::GeoJson, GEOJSON)][which];
+            let mut bytes = text.as_bytes()[..cut.min(text.len())].to_vec();
+            if let Some(b) = bytes.get_mut(at) {
+                *b = byte;
+            }
+            let _ = read_track(format, &bytes);
+        }
+    }
+
+    #[test]
+    fn every_format_reads_its_sample() {
+        for (format, text) in [
+            (TrackFormat::Gpx, GPX),
+            (TrackFormat::Kml, KML),
+            (TrackFormat::GeoJson, GEOJSON),
+        ] {
+            assert_eq!(
+                read_track(format, text.as_bytes()).unwrap().points.len(),
+                2,
+                "{format:?}"
+            );
+        }
+    }
+
     #[test]
     fn dispatches_by_format() {
         assert_eq!(

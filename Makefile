@@ -1,0 +1,76 @@
+# riverchief — everyday commands. `make help` lists them.
+#
+# The database: `make run` uses the embedded cluster in $(DATA_DIR) unless
+# DATABASE_URL is set; tests use DATABASE_URL when set, otherwise a shared
+# private cluster in $(TEST_PG_DIR) that stays up between runs for speed and
+# is stopped at the end of `make test` (or by `make test-db-stop`).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+CARGO ?= cargo
+
+# Same default as `riverchief serve`.
+DATA_DIR ?= $(or $(RIVERCHIEF_DATA_DIR),.riverchief)
+TEST_PG_DIR := $(or $(CARGO_TARGET_DIR),target)/test-pg
+
+.DEFAULT_GOAL := help
+.PHONY: help deps run test test-rust test-browser lint fmt bench test-db-stop clean-data
+
+help:
+	@echo "make run           install what is missing, then serve the demo town on http://127.0.0.1:8080"
+	@echo "make test          all tests (Rust, then browser tests if present); stops the test database after"
+	@echo "make lint          rustfmt check and clippy with warnings as errors"
+	@echo "make fmt           format the code"
+	@echo "make bench         criterion benches (and the load test, once it exists)"
+	@echo "make deps          install system and npm dependencies (.ci/install-deps.sh)"
+	@echo "make test-db-stop  stop the shared test PostgreSQL in $(TEST_PG_DIR)"
+	@echo "make clean-data    stop and delete the embedded database in $(DATA_DIR)"
+
+deps:
+	.ci/install-deps.sh
+
+run:
+	.ci/install-deps.sh --runtime
+	$(CARGO) run -p riverchief --release -- serve --demo
+
+# Browser tests run even when Rust tests failed (more to read in one CI
+# run); the test cluster is stopped in every case; the first failure's exit
+# status is the result.
+test:
+	@status=0; \
+	$(MAKE) --no-print-directory test-rust || status=$$?; \
+	$(MAKE) --no-print-directory test-browser || { s=$$?; [ $$status -ne 0 ] || status=$$s; }; \
+	$(MAKE) --no-print-directory test-db-stop || true; \
+	exit $$status
+
+test-rust:
+	$(CARGO) test --workspace
+
+test-browser:
+	@if [ -f tests/browser/package.json ]; then \
+		echo "browser tests (tests/browser)"; \
+		cd tests/browser && npm test; \
+	else \
+		echo "browser tests: none yet (tests/browser/package.json is absent)"; \
+	fi
+
+lint:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+bench:
+	$(CARGO) bench --workspace
+	@if [ -x tests/load/run ]; then \
+		tests/load/run; \
+	else \
+		echo "load test: none yet (tests/load/run is absent)"; \
+	fi
+
+test-db-stop:
+	.ci/embedded-pg.sh stop "$(TEST_PG_DIR)"
+
+clean-data:
+	.ci/embedded-pg.sh clean "$(DATA_DIR)"
