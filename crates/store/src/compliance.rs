@@ -139,6 +139,27 @@ impl Scope {
             part(self.chief_id.is_some(), first + 2, "c.id"),
         )
     }
+
+    /// The same filters on `chief_weeks cw`, through its own columns.
+    fn chief_weeks_clause(&self, first: usize) -> String {
+        let part = |present: bool, n: usize, condition: &str| {
+            if present {
+                condition.replace('#', &n.to_string())
+            } else {
+                format!("${n}::bigint IS NULL")
+            }
+        };
+        format!(
+            "{} AND {} AND {}",
+            part(self.town_id.is_some(), first, "cw.town_id = $#"),
+            part(
+                self.village_id.is_some(),
+                first + 1,
+                "cw.chief_id IN (SELECT id FROM chiefs WHERE village_id = $#)"
+            ),
+            part(self.chief_id.is_some(), first + 2, "cw.chief_id = $#"),
+        )
+    }
 }
 
 // ------------------------------------------------------------ rule inputs
@@ -173,8 +194,6 @@ struct ChiefRow {
     phone: Option<String>,
     appointed_on: NaiveDate,
     left_on: Option<NaiveDate>,
-    week_starts: Option<Vec<NaiveDate>>,
-    week_counts: Option<Vec<i32>>,
 }
 
 /// A value the schema's CHECKs rule out turned up: report it as a database
@@ -183,79 +202,90 @@ fn corrupt(what: impl std::fmt::Display) -> StoreError {
     StoreError::Database(sqlx::Error::Decode(what.to_string().into()))
 }
 
-/// Loads the chiefs of `scope` with their tenure, exemptions and valid
-/// patrol counts for the weeks `weeks` (inclusive), ordered town chiefs
-/// first, then by code. Every chief of the scope is returned, also those not
-/// in office during the weeks (their weeks are `not_in_office`).
+/// The three queries of [`load`], with parameters `$1` = Monday of the
+/// first week, `$2` = Monday of the last week (the exemptions query takes
+/// the first and last *day*), `$3..$5` = town, village, chief.
 ///
-/// Two queries whatever the number of chiefs: chiefs joined with their
-/// chief-week counts aggregated into arrays (one row per chief, so 100,000
-/// chiefs are 100,000 rows, not 1.3 million), and the exemptions.
+/// Why three and shaped so: a province-wide quarter is 100,000 chiefs and
+/// about a million chief-weeks. Joining per-chief aggregates to the chiefs
+/// makes PostgreSQL sort or hash a million rows by chief; instead the
+/// chief-weeks are aggregated *by week* (13 or 14 groups, streamed), into
+/// one array of chief ids and one of counts per week, which arrive in
+/// binary and are spread over the chiefs in Rust. Filters on chief_weeks use
+/// its own town_id and chief_id so a town or a chief reads only its rows
+/// (chief_weeks_town_idx, the primary key).
+pub fn load_queries(scope: Scope) -> [String; 3] {
+    [
+        format!(
+            "SELECT c.id, c.town_id, c.code, c.name, c.level, c.village_id,
+                    v.name AS village_name, c.phone, c.appointed_on, c.left_on
+             FROM chiefs c LEFT JOIN villages v ON v.id = c.village_id
+             WHERE {}",
+            scope.where_clause(3)
+        ),
+        format!(
+            "SELECT cw.week_start, array_agg(cw.chief_id) AS chief_ids,
+                    array_agg(cw.valid_patrols) AS counts
+             FROM chief_weeks cw
+             WHERE cw.week_start BETWEEN $1 AND $2 AND cw.valid_patrols > 0 AND {}
+             GROUP BY cw.week_start",
+            scope.chief_weeks_clause(3)
+        ),
+        format!(
+            "SELECT e.chief_id, e.from_date, e.to_date
+             FROM exemptions e JOIN chiefs c ON c.id = e.chief_id
+             WHERE e.to_date >= $1 AND e.from_date <= $2 AND {}",
+            scope.where_clause(3)
+        ),
+    ]
+}
+
+/// Loads the chiefs of `scope` with their tenure, exemptions and valid
+/// patrol counts for the weeks `weeks` (inclusive), ordered by town, town
+/// chiefs first, then by code. Every chief of the scope is returned, also
+/// those not in office during the weeks (their weeks are `not_in_office`).
+/// Three queries whatever the number of chiefs (see [`load_queries`]).
 pub async fn load(
     pool: &PgPool,
     scope: Scope,
     weeks: RangeInclusive<IsoWeek>,
 ) -> crate::Result<Vec<ChiefRecord>> {
-    let (first_day, last_day) = (weeks.start().monday(), weeks.end().sunday());
-    let sql = format!(
-        "SELECT c.id, c.town_id, c.code, c.name, c.level, c.village_id, v.name AS village_name,
-                c.phone, c.appointed_on, c.left_on, cw.week_starts, cw.week_counts
-         FROM chiefs c
-         LEFT JOIN villages v ON v.id = c.village_id
-         LEFT JOIN (
-             SELECT chief_id, array_agg(week_start) AS week_starts,
-                    array_agg(valid_patrols) AS week_counts
-             FROM chief_weeks
-             WHERE week_start BETWEEN $1 AND $2 AND valid_patrols > 0
-             GROUP BY chief_id
-         ) cw ON cw.chief_id = c.id
-         WHERE {}
-         ORDER BY c.level = 'town' DESC, c.code, c.id",
-        scope.where_clause(3)
-    );
-    let rows: Vec<ChiefRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(weeks.start().monday())
-        .bind(weeks.end().monday())
+    let (first_monday, last_monday) = (weeks.start().monday(), weeks.end().monday());
+    let [chiefs_sql, weeks_sql, exemptions_sql] = load_queries(scope);
+    let rows: Vec<ChiefRow> = sqlx::query_as(sqlx::AssertSqlSafe(chiefs_sql))
+        .bind(first_monday)
+        .bind(last_monday)
         .bind(scope.town_id)
         .bind(scope.village_id)
         .bind(scope.chief_id)
         .fetch_all(pool)
         .await?;
+    let week_rows: Vec<(NaiveDate, Vec<i64>, Vec<i32>)> =
+        sqlx::query_as(sqlx::AssertSqlSafe(weeks_sql))
+            .bind(first_monday)
+            .bind(last_monday)
+            .bind(scope.town_id)
+            .bind(scope.village_id)
+            .bind(scope.chief_id)
+            .fetch_all(pool)
+            .await?;
+    let exemption_rows: Vec<(i64, NaiveDate, NaiveDate)> =
+        sqlx::query_as(sqlx::AssertSqlSafe(exemptions_sql))
+            .bind(first_monday)
+            .bind(weeks.end().sunday())
+            .bind(scope.town_id)
+            .bind(scope.village_id)
+            .bind(scope.chief_id)
+            .fetch_all(pool)
+            .await?;
 
-    let sql = format!(
-        "SELECT e.chief_id, e.from_date, e.to_date FROM exemptions e JOIN chiefs c ON c.id = e.chief_id
-         WHERE e.to_date >= $1 AND e.from_date <= $2 AND {}",
-        scope.where_clause(3)
-    );
-    let exemption_rows: Vec<(i64, NaiveDate, NaiveDate)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(first_day)
-        .bind(last_day)
-        .bind(scope.town_id)
-        .bind(scope.village_id)
-        .bind(scope.chief_id)
-        .fetch_all(pool)
-        .await?;
-    let mut exemptions: HashMap<i64, Vec<DateRange>> = HashMap::new();
-    for (chief_id, from, to) in exemption_rows {
-        let range = DateRange::new(from, to).map_err(corrupt)?;
-        exemptions.entry(chief_id).or_default().push(range);
-    }
-
-    rows.into_iter()
+    let mut chiefs = rows
+        .into_iter()
         .map(|row| {
-            let tenure = Tenure::new(row.appointed_on, row.left_on).map_err(corrupt)?;
-            let mut valid_by_week = BTreeMap::new();
-            let starts = row.week_starts.unwrap_or_default();
-            let counts = row.week_counts.unwrap_or_default();
-            for (start, count) in starts.into_iter().zip(counts) {
-                let week = IsoWeek::of_date(start).map_err(corrupt)?;
-                valid_by_week.insert(week, u32::try_from(count).map_err(corrupt)?);
-            }
             Ok(ChiefRecord {
-                exemptions: exemptions
-                    .remove(&row.id)
-                    .map(|r| merge_ranges(&r))
-                    .unwrap_or_default(),
+                tenure: Tenure::new(row.appointed_on, row.left_on).map_err(corrupt)?,
+                exemptions: Vec::new(),
+                valid_by_week: BTreeMap::new(),
                 id: row.id,
                 town_id: row.town_id,
                 code: row.code,
@@ -264,11 +294,41 @@ pub async fn load(
                 village_id: row.village_id,
                 village_name: row.village_name,
                 phone: row.phone,
-                tenure,
-                valid_by_week,
             })
         })
-        .collect()
+        .collect::<crate::Result<Vec<ChiefRecord>>>()?;
+    // Sorting here rather than in SQL: 100,000 rows would spill
+    // PostgreSQL's default work_mem to disk.
+    chiefs.sort_unstable_by(|a, b| {
+        (a.town_id, a.level != "town", &a.code, a.id).cmp(&(
+            b.town_id,
+            b.level != "town",
+            &b.code,
+            b.id,
+        ))
+    });
+    let index: HashMap<i64, usize> = chiefs.iter().enumerate().map(|(i, c)| (c.id, i)).collect();
+    for (week_start, ids, counts) in week_rows {
+        let week = IsoWeek::of_date(week_start).map_err(corrupt)?;
+        for (id, count) in ids.into_iter().zip(counts) {
+            if let Some(&i) = index.get(&id) {
+                chiefs[i]
+                    .valid_by_week
+                    .insert(week, u32::try_from(count).map_err(corrupt)?);
+            }
+        }
+    }
+    let mut exemptions: HashMap<i64, Vec<DateRange>> = HashMap::new();
+    for (chief_id, from, to) in exemption_rows {
+        let range = DateRange::new(from, to).map_err(corrupt)?;
+        exemptions.entry(chief_id).or_default().push(range);
+    }
+    for (chief_id, ranges) in exemptions {
+        if let Some(&i) = index.get(&chief_id) {
+            chiefs[i].exemptions = merge_ranges(&ranges);
+        }
+    }
+    Ok(chiefs)
 }
 
 // ------------------------------------------------------------ week view
