@@ -31,7 +31,7 @@ use store::compliance::{self, Scope};
 /// Exemptions: 1 chief in 33 all of W30, 1 in 33 part of it, 1 in 33 two
 /// overlapping ranges covering it. Patrols: per chief, week and one of three
 /// slots, a patrol with probability 0.4 at a random second of the CST week,
-/// valid 9 times in 10.
+/// valid 9 times in 10, stored in order of start time (as uploads arrive).
 const GENERATE: &[&str] = &[
     "INSERT INTO towns (code, name)
      SELECT (600000000 + t)::text, 'Town ' || t FROM generate_series(1, $1) t",
@@ -53,22 +53,25 @@ const GENERATE: &[&str] = &[
                        (date '2026-07-20', date '2026-07-23', 7),
                        (date '2026-07-23', date '2026-07-26', 7)) e(f, t, k)
      WHERE id % 33 = k",
+    // Inserted in upload order (by start time), as a live system stores
+    // them: a town's patrols of a quarter are scattered over the table.
     "INSERT INTO patrols (town_id, chief_id, original, original_sha256, original_content_type,
          started_at, ended_at, week_start, point_count, length_m, duration_s, moving_time_s,
          max_speed_kmh, fast_share, track, track_simplified, coverage, valid, shape_fingerprint)
-     SELECT c.town_id, c.id, '\\x00'::bytea, int8send(c.id * 64 + w * 4 + s), 'application/gpx+xml',
-            st, st + interval '40 minutes', date '2026-06-29' + w * 7, 2, 1000 + random() * 4000,
-            2400, 2400, 4.5, 0, c.tr, c.ts, 0.8, random() < 0.9, 'bench-' || c.id || '-' || w || '-' || s
-     FROM (SELECT id, town_id,
-                  ST_SetSRID(ST_MakeLine(ST_MakePointM(103 + (id % 1000) * 0.001, 25.3, 0),
-                                         ST_MakePointM(103.01 + (id % 1000) * 0.001, 25.31, 2400)), 4326) AS tr,
-                  ST_SetSRID(ST_MakeLine(ST_MakePoint(103 + (id % 1000) * 0.001, 25.3),
-                                         ST_MakePoint(103.01 + (id % 1000) * 0.001, 25.31)), 4326) AS ts
-           FROM chiefs OFFSET 0) c
-     CROSS JOIN generate_series(0, 12) w CROSS JOIN generate_series(0, 2) s
-     CROSS JOIN LATERAL (SELECT timestamptz '2026-06-28 16:00:00+00' + w * interval '7 days'
-                                + floor(random() * 604800) * interval '1 second' AS st) t
-     WHERE random() < 0.4",
+     SELECT p.town_id, p.id, '\\x00'::bytea, int8send(p.id * 64 + p.w * 4 + p.s), 'application/gpx+xml',
+            p.st, p.st + interval '40 minutes', date '2026-06-29' + p.w * 7, 2, 1000 + random() * 4000,
+            2400, 2400, 4.5, 0,
+            ST_SetSRID(ST_MakeLine(ST_MakePointM(103 + (p.id % 1000) * 0.001, 25.3, 0),
+                                   ST_MakePointM(103.01 + (p.id % 1000) * 0.001, 25.31, 2400)), 4326),
+            ST_SetSRID(ST_MakeLine(ST_MakePoint(103 + (p.id % 1000) * 0.001, 25.3),
+                                   ST_MakePoint(103.01 + (p.id % 1000) * 0.001, 25.31)), 4326),
+            0.8, random() < 0.9, 'bench-' || p.id || '-' || p.w || '-' || p.s
+     FROM (SELECT c.id, c.town_id, w, s,
+                  timestamptz '2026-06-28 16:00:00+00' + w * interval '7 days'
+                  + floor(random() * 604800) * interval '1 second' AS st
+           FROM chiefs c CROSS JOIN generate_series(0, 12) w CROSS JOIN generate_series(0, 2) s
+           WHERE random() < 0.4
+           ORDER BY st) p",
 ];
 
 /// The textbook per-chief count of compliant weeks, straight from patrols,

@@ -99,6 +99,8 @@ pub async fn rebuild_chief_weeks(conn: &mut PgConnection, town: Option<i64>) -> 
          FROM patrols p JOIN chiefs c ON c.id = p.chief_id
          WHERE $1::bigint IS NULL OR c.town_id = $1
          GROUP BY p.chief_id, p.week_start, c.town_id
+         -- New rows in the order uploads would have created them.
+         ORDER BY p.week_start, min(p.started_at)
          ON CONFLICT (chief_id, week_start)
          DO UPDATE SET valid_patrols = EXCLUDED.valid_patrols, town_id = EXCLUDED.town_id",
     )
