@@ -115,6 +115,17 @@ export async function logout() {
   clearSession();
 }
 
+/**
+ * An object URL for a file behind the bearer token (issue photos): an <img>
+ * cannot send the Authorization header itself.
+ */
+export async function blobUrl(path) {
+  const tok = token();
+  const response = await fetch(path, { headers: tok ? { Authorization: `Bearer ${tok}` } : {} });
+  if (!response.ok) throw await errorFrom(response);
+  return URL.createObjectURL(await response.blob());
+}
+
 /** A random UUID v4, also where crypto.randomUUID is missing (plain-HTTP pages). */
 export function uuid() {
   if (globalThis.crypto?.randomUUID) {

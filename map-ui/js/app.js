@@ -2,9 +2,9 @@
 // tracks, issues, the chief list (overdue first) and the week's figures.
 
 import * as maplibregl from '/vendor/maplibre-gl/maplibre-gl.mjs';
-import { api, apiOptional, currentUser, token } from './api.js';
+import { api, apiOptional, blobUrl, currentUser, token } from './api.js';
 import { categoryName, t } from './i18n.js';
-import { errorText, ensureLogin, fill, h, notice, reloadOnUnauthorized, showUser, wireHeader } from './ui.js';
+import { authImg, errorText, ensureLogin, fill, h, notice, photoRefs, reloadOnUnauthorized, showUser, wireHeader } from './ui.js';
 import { formatCst, formatDuration, formatLength, isoWeekOf, parseWeek, shiftWeek, weekLabel, weekRange } from './time.js';
 import { LAYER_IDS, Overlay, TRACK_COLOUR, baseStyle, bounds, issueIconUrl, midpoint, tilesAvailable } from './overlay.js';
 import { OPEN_ISSUE_STATUSES, STATUS_COLOURS, asList, bestStatus, statusRank } from './status.js';
@@ -142,7 +142,7 @@ async function createMap() {
       bounds: b || undefined,
       center: b ? undefined : [103.1, 25.3],
       zoom: b ? undefined : 10,
-      fitBoundsOptions: { padding: 40 },
+      fitBoundsOptions: { padding: fitPadding() },
       attributionControl: settings.basemap === 'none' ? false : { compact: true },
       maxZoom: 18,
       // Our own tiles need the bearer token; nothing else gets it.
@@ -157,7 +157,7 @@ async function createMap() {
   state.map = map;
   window.rcMap = map; // for the browser tests
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
-  map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-right');
+  map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-left');
   state.overlay = new Overlay(map, mode, state.week);
   window.rcOverlay = state.overlay;
 
@@ -180,17 +180,25 @@ async function createMap() {
     const pick = (layers) => map.queryRenderedFeatures(box, { layers: layers.filter((l) => map.getLayer(l)) })[0];
     const issue = pick([LAYER_IDS.issues]);
     if (issue) return openIssuePopup(issue, ev.lngLat);
-    const patrol = pick([LAYER_IDS.patrols, LAYER_IDS.patrolsInvalid]);
+    // Tracks run along reaches: the reach wins (its popup tells the last
+    // patrol); a track away from any reach opens its own.
     const reach = pick([LAYER_IDS.reaches]);
-    if (reach && (!patrol || ev.originalEvent?.shiftKey)) return openReachPopup(reach.properties.id, ev.lngLat);
+    if (reach) return openReachPopup(reach.properties.id, ev.lngLat);
+    const patrol = pick([LAYER_IDS.patrols, LAYER_IDS.patrolsInvalid]);
     if (patrol) return openPatrolPopup(patrol, ev.lngLat);
     state.overlay.select(null);
   });
 }
 
+/** Room for the notes, the zoom buttons and the legend around the data. */
+function fitPadding() {
+  const small = window.matchMedia('(max-width: 720px)').matches;
+  return small ? { top: 60, right: 56, bottom: 40, left: 24 } : { top: 60, right: 240, bottom: 40, left: 60 };
+}
+
 function fitTo(fc, animate = true) {
   const b = bounds(fc);
-  if (b && state.map) state.map.fitBounds(b, { padding: 40, maxZoom: 15, animate });
+  if (b && state.map) state.map.fitBounds(b, { padding: fitPadding(), maxZoom: 15, animate });
 }
 
 function renderLabels() {
@@ -341,7 +349,7 @@ function renderAll() {
 function renderNotes() {
   const box = $('map-notes');
   fill(box);
-  const lines = [...state.unavailable].map((key) => t(`map.unavailable.${key}`));
+  const lines = ['compliance', 'patrols', 'issues'].filter((k) => state.unavailable.has(k)).map((key) => t(`map.unavailable.${key}`));
   if (lines.length) notice(box, lines.map((l, i) => [i ? h('br') : null, l]), 'warn').id = 'unavailable-note';
 }
 
@@ -401,7 +409,7 @@ function renderLegend() {
     h('h3', t('legend.reaches')),
     statuses.map((s) => h('div.row', h('span.swatch', { style: { background: STATUS_COLOURS[s] } }), t(`status.${s}`))),
     h('h3', t('legend.patrol')),
-    h('div.row', h('span.swatch', { style: { background: TRACK_COLOUR } }), t('patrol.valid')),
+    h('div.row', h('span.swatch', { style: { background: TRACK_COLOUR } }), t('legend.patrolValid')),
     h('div.row', h('span.swatch.dashed', { style: { background: `repeating-linear-gradient(90deg, ${TRACK_COLOUR} 0 5px, transparent 5px 8px)` } }), t('legend.patrolInvalid')),
     h('h3', t('legend.issues')),
     ['reported', 'assigned', 'in_progress', 'resolved'].map((s) => h('div.row', h('img', { src: issueIconUrl(s), width: 16, height: 16, alt: '' }), t(`issue.status.${s}`)))));
@@ -453,7 +461,11 @@ function openReachPopup(reachId, lngLat) {
 async function fillLastPatrol(el, reachId, chiefs) {
   try {
     const lists = await Promise.all(chiefs.map((c) => api(`/api/v1/patrols?chief_id=${c.id}`).then((b) => asList(b, 'patrols'))));
-    const all = lists.flat().sort((a, b) => String(b.started_at).localeCompare(String(a.started_at)));
+    // Only these chiefs' patrols (a server may answer a chief with their own
+    // whatever is asked), preferring those that touched this reach.
+    const ids = new Set(chiefs.map((c) => c.id));
+    const all = lists.flat().filter((p) => p.chief_id == null || ids.has(p.chief_id))
+      .sort((a, b) => String(b.started_at).localeCompare(String(a.started_at)));
     const touching = all.filter((p) => !p.reaches || p.reaches.some((r) => r.reach_id === reachId));
     let last = touching[0] || all[0];
     if (!last) return fill(el, t('reach.noPatrol'));
@@ -494,12 +506,13 @@ async function openIssuePopup(feature, lngLat) {
   showPopup(lngLat, h('div.popup#issue-popup', h('h3', `${categoryName(feature.properties.category)} #${id}`), body));
   const render = (i) => fill(body, dl(
     [t('issue.status'), h(`span.chip.${i.status}`, t(`issue.status.${i.status}`))],
+    [t('issue.category'), i.category_name || categoryName(i.category)],
     [t('issue.description'), i.description],
     [t('issue.reported'), formatCst(i.created_at || i.reported_at)],
     [t('issue.level'), i.level ? t(`issue.level.${i.level}`) : null],
     [t('issue.source'), i.source ? t(`issue.source.${i.source}`) : null],
     [t('issue.deadline'), i.deadline ? formatCst(i.deadline) : null]),
-  photoUrls(i).slice(0, 2).map((src) => h('img', { src, alt: '' })));
+  photoRefs(i).slice(0, 2).map(([thumb, full]) => h('a', { href: '#', onclick: (ev) => { ev.preventDefault(); openPhoto(full); } }, authImg(thumb))));
   if (cached) render(cached);
   try {
     render(await api(`/api/v1/issues/${id}`));
@@ -508,9 +521,16 @@ async function openIssuePopup(feature, lngLat) {
   }
 }
 
-/** Photo URLs in whatever shape the issue lists them. */
-export function photoUrls(issue) {
-  return (issue.photos || []).map((p) => (typeof p === 'string' ? p : p.url || p.thumbnail_url || p.href)).filter(Boolean);
+/** The full photo in a new tab (it needs the login, so through a blob URL). */
+async function openPhoto(path) {
+  const tab = window.open('', '_blank');
+  try {
+    const url = await blobUrl(path);
+    if (tab) tab.location.href = url;
+    else location.href = url;
+  } catch {
+    tab?.close();
+  }
 }
 
 export { currentUser };

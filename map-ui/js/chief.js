@@ -55,6 +55,8 @@ async function main() {
   wireRecorder();
   wireFileUpload();
   state.outbox.addEventListener('change', () => { renderOutbox(); });
+  // A patrol landed: the week's status and the history have news.
+  state.outbox.addEventListener('uploaded', () => { loadStatus(); loadHistory(); });
 
   await Promise.all([loadMe(), loadStatus(), showUnfinished(), renderOutbox(), loadHistory()]);
   state.outbox.kick(true);

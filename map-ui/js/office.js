@@ -3,13 +3,16 @@
 
 import { api } from './api.js';
 import { categoryName, t } from './i18n.js';
-import { errorText, ensureLogin, fill, h, notice, reloadOnUnauthorized, showUser, toast, wireHeader } from './ui.js';
+import { authImg, errorText, ensureLogin, fill, h, notice, photoRefs, reloadOnUnauthorized, showUser, toast, wireHeader } from './ui.js';
 import { formatCst, formatCstDate, isoWeekOf, weekRange } from './time.js';
 import { ISSUE_STATUSES, asList } from './status.js';
 
 const $ = (id) => document.getElementById(id);
 
-/** Which actions each status allows (DESIGN.md "Issue status"). */
+/**
+ * Which actions each status allows (DESIGN.md "Issue status"); used when the
+ * server does not say (`allowed_actions`, which also knows the caller's role).
+ */
 export const ACTIONS = {
   reported: ['assign', 'escalate', 'reject'],
   assigned: ['start', 'escalate', 'reject'],
@@ -87,9 +90,12 @@ function renderBoard() {
   const columns = ISSUE_STATUSES.map((status) => {
     const issues = state.issues.filter((i) => i.status === status)
       .sort((a, b) => String(b.created_at || '').localeCompare(String(a.created_at || '')));
+    // Closed issues pile up: the latest ones are enough on a board.
+    const shown = status === 'closed' ? issues.slice(0, 20) : issues;
     return h('div.column', { dataset: { status } },
       h('h3', h(`span.chip.${status}`, t(`issue.status.${status}`)), h('small.muted', String(issues.length))),
-      issues.length ? issues.map(issueCard) : h('p.muted', t('office.emptyColumn')));
+      issues.length ? shown.map(issueCard) : h('p.muted', t('office.emptyColumn')),
+      shown.length < issues.length ? h('p.muted', `… +${issues.length - shown.length}`) : null);
   });
   fill(board, columns);
   const notes = $('office-notes');
@@ -105,16 +111,20 @@ function issueCard(issue) {
   const assignee = h('select', { 'aria-label': t('office.assignTo') },
     state.chiefs.filter((c) => !issue.village_id || c.village_id === issue.village_id || c.level === 'town')
       .map((c) => h('option', { value: c.id, selected: c.id === issue.assignee_id }, `${c.name}（${c.village_name || t('office.level.town')}）`)));
-  const actions = (ACTIONS[issue.status] || []).filter((a) => a !== 'escalate' || issue.level !== 'town');
+  const actions = Array.isArray(issue.allowed_actions)
+    ? issue.allowed_actions
+    : (ACTIONS[issue.status] || []).filter((a) => a !== 'escalate' || issue.level !== 'town');
   const run = (action) => transition(issue, action, note.value.trim(), action === 'assign' ? Number(assignee.value) : undefined);
   return h('div.issue-card', { dataset: { issueId: issue.id } },
-    h('div', h('strong', `${categoryName(issue.category)} #${issue.id}`), ' ',
-      issue.level ? h('span.muted', `· ${t(`issue.level.${issue.level}`)}`) : null),
+    h('div', h('strong', `${issue.category_name || categoryName(issue.category)} #${issue.id}`), ' ',
+      issue.level ? h('span.muted', `· ${t(`issue.level.${issue.level}`)}`) : null,
+      issue.overdue ? [' ', h('span.chip.missed', t('office.overdue'))] : null),
     issue.description ? h('div', issue.description) : null,
     h('div.meta', [village, reach, formatCst(issue.created_at), issue.source ? t(`issue.source.${issue.source}`) : null].filter(Boolean).join(' · ')),
     issue.assignee_id ? h('div.meta', `${t('issue.assignee')}: ${chiefName(issue.assignee_id) || issue.assignee_id}`) : null,
     issue.deadline ? h('div.meta', `${t('issue.deadline')}: ${formatCst(issue.deadline)}`) : null,
-    state.canAct && actions.length ? [
+    photoRefs(issue).length ? h('div.thumbs', photoRefs(issue).slice(0, 3).map(([thumb]) => authImg(thumb, { width: 64, height: 64 }))) : null,
+    (state.canAct || Array.isArray(issue.allowed_actions)) && actions.length ? [
       actions.includes('assign') ? assignee : null,
       note,
       h('div.actions', actions.map((a) => h(`button${a === 'reject' ? '.danger' : ''}`, { type: 'button', dataset: { action: a }, onclick: () => run(a) }, t(`office.action.${a}`)))),

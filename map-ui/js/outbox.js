@@ -101,6 +101,7 @@ export class Outbox extends EventTarget {
         state: 'uploaded', uploaded_at: Date.now(), server: outcome.body, last_error: null, body: null,
       }));
       await store.deletePoints(p.id);
+      this.dispatchEvent(new CustomEvent('uploaded', { detail: outcome.body }));
     } else if (status === 401) {
       await store.updatePatrol(p.id, (r) => Object.assign(r, { last_error: { status, code: 'unauthorized', message: outcome.message } }));
       clearSession();

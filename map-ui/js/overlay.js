@@ -4,7 +4,7 @@
 // vector tiles /tiles/{z}/{x}/{y}.mvt?week= when the server has them, else as
 // GeoJSON built from the API: `sourceFor()` is the one place that differs.
 
-import { ISSUE_COLOURS, ISSUE_GLYPHS, STATUS_COLOURS } from './status.js';
+import { ISSUE_COLOURS, STATUS_COLOURS } from './status.js';
 import { basemapLayers } from './config.js';
 
 export const LAYER_IDS = {
@@ -103,12 +103,12 @@ export class Overlay {
         'circle-stroke-width': 1.2,
       },
     });
-    const trackWidth = ['interpolate', ['linear'], ['zoom'], 9, 1.5, 14, 3.5];
+    const trackWidth = ['interpolate', ['linear'], ['zoom'], 9, 1.2, 14, 3];
     map.addLayer({
       id: LAYER_IDS.patrols, type: 'line', ...this.sourceFor('patrols'),
       filter: ['!=', ['get', 'valid'], false],
       layout: { 'line-cap': 'round', 'line-join': 'round' },
-      paint: { 'line-color': TRACK_COLOUR, 'line-width': trackWidth, 'line-opacity': 0.9 },
+      paint: { 'line-color': TRACK_COLOUR, 'line-width': trackWidth, 'line-opacity': 0.8 },
     });
     map.addLayer({
       id: LAYER_IDS.patrolsInvalid, type: 'line', ...this.sourceFor('patrols'),
@@ -174,29 +174,68 @@ function reachEnds(fc, villageId) {
   return { type: 'FeatureCollection', features };
 }
 
+/**
+ * Draws an issue icon: a disc in the status colour with a white sign drawn
+ * as paths (no font: phones differ in which symbols they have).
+ */
+function drawIssueIcon(ctx, status, size) {
+  const r = size / 2;
+  const u = size / 26; // one unit of the 26 px design
+  ctx.beginPath();
+  ctx.arc(r, r, r - 1.5 * u, 0, Math.PI * 2);
+  ctx.fillStyle = ISSUE_COLOURS[status];
+  ctx.fill();
+  ctx.lineWidth = 2 * u;
+  ctx.strokeStyle = '#ffffff';
+  ctx.stroke();
+  ctx.fillStyle = '#ffffff';
+  ctx.strokeStyle = '#ffffff';
+  ctx.lineCap = 'round';
+  ctx.lineJoin = 'round';
+  ctx.lineWidth = 2.6 * u;
+  ctx.beginPath();
+  if (status === 'reported') { // !
+    ctx.moveTo(r, 7 * u);
+    ctx.lineTo(r, 14.5 * u);
+    ctx.stroke();
+    ctx.beginPath();
+    ctx.arc(r, 18.5 * u, 1.6 * u, 0, Math.PI * 2);
+    ctx.fill();
+  } else if (status === 'assigned') { // →
+    ctx.moveTo(7.5 * u, r);
+    ctx.lineTo(18 * u, r);
+    ctx.moveTo(13.5 * u, 8.5 * u);
+    ctx.lineTo(18.5 * u, r);
+    ctx.lineTo(13.5 * u, 17.5 * u);
+    ctx.stroke();
+  } else if (status === 'in_progress') { // a half-full disc
+    ctx.lineWidth = 1.8 * u;
+    ctx.arc(r, r, 6 * u, 0, Math.PI * 2);
+    ctx.stroke();
+    ctx.beginPath();
+    ctx.moveTo(r, r);
+    ctx.arc(r, r, 6 * u, -Math.PI / 2, Math.PI / 2);
+    ctx.closePath();
+    ctx.fill();
+  } else { // ✓ resolved, closed
+    ctx.moveTo(7.5 * u, 13.5 * u);
+    ctx.lineTo(11.5 * u, 17.5 * u);
+    ctx.lineTo(18.5 * u, 9 * u);
+    ctx.stroke();
+  }
+}
+
 /** Status icons for issues, drawn on a canvas (no sprite file, no glyph server). */
 function addIssueIcons(map) {
   const ratio = Math.min(2, window.devicePixelRatio || 1);
-  const size = 26 * ratio;
-  for (const [status, colour] of Object.entries(ISSUE_COLOURS)) {
+  const size = Math.round(26 * ratio);
+  for (const status of Object.keys(ISSUE_COLOURS)) {
     const name = `issue-${status}`;
     if (map.hasImage(name)) continue;
     const canvas = document.createElement('canvas');
     canvas.width = canvas.height = size;
     const ctx = canvas.getContext('2d');
-    const r = size / 2;
-    ctx.beginPath();
-    ctx.arc(r, r, r - 1.5 * ratio, 0, Math.PI * 2);
-    ctx.fillStyle = colour;
-    ctx.fill();
-    ctx.lineWidth = 2 * ratio;
-    ctx.strokeStyle = '#ffffff';
-    ctx.stroke();
-    ctx.fillStyle = '#ffffff';
-    ctx.font = `bold ${15 * ratio}px system-ui, sans-serif`;
-    ctx.textAlign = 'center';
-    ctx.textBaseline = 'middle';
-    ctx.fillText(ISSUE_GLYPHS[status], r, r + ratio);
+    drawIssueIcon(ctx, status, size);
     map.addImage(name, ctx.getImageData(0, 0, size, size), { pixelRatio: ratio });
   }
 }
@@ -204,20 +243,8 @@ function addIssueIcons(map) {
 /** The issue icon as a data URL, for the legend. */
 export function issueIconUrl(status) {
   const canvas = document.createElement('canvas');
-  canvas.width = canvas.height = 28;
-  const ctx = canvas.getContext('2d');
-  ctx.beginPath();
-  ctx.arc(14, 14, 12, 0, Math.PI * 2);
-  ctx.fillStyle = ISSUE_COLOURS[status];
-  ctx.fill();
-  ctx.lineWidth = 2;
-  ctx.strokeStyle = '#fff';
-  ctx.stroke();
-  ctx.fillStyle = '#fff';
-  ctx.font = 'bold 15px system-ui, sans-serif';
-  ctx.textAlign = 'center';
-  ctx.textBaseline = 'middle';
-  ctx.fillText(ISSUE_GLYPHS[status], 14, 15);
+  canvas.width = canvas.height = 32;
+  drawIssueIcon(canvas.getContext('2d'), status, 32);
   return canvas.toDataURL();
 }
 

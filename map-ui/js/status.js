@@ -41,15 +41,6 @@ export const ISSUE_COLOURS = {
   closed: '#757575',
 };
 
-/** A glyph drawn in each issue status icon. */
-export const ISSUE_GLYPHS = {
-  reported: '!',
-  assigned: '→',
-  in_progress: '…',
-  resolved: '✓',
-  closed: '✓',
-};
-
 /** Lists may come bare or wrapped ({items}, {patrols}, …): accept both. */
 export function asList(body, ...keys) {
   if (Array.isArray(body)) return body;

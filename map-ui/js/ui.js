@@ -2,7 +2,7 @@
 // data, so names from the database cannot inject markup), notices, the login
 // form and the page header.
 
-import { ApiError, clearSession, currentUser, login, logout, token } from './api.js';
+import { ApiError, blobUrl, clearSession, currentUser, login, logout, token } from './api.js';
 import { applyI18n, t, wireLangSwitch } from './i18n.js';
 
 /** h('div.card#x', {onclick, title}, child, 'text', …) */
@@ -12,7 +12,7 @@ export function h(spec, attrs = {}, ...children) {
   const el = document.createElement(tag || 'div');
   if (classes.length) el.className = classes.join(' ');
   if (id) el.id = id;
-  if (attrs && (typeof attrs !== 'object' || attrs instanceof Node || Array.isArray(attrs))) {
+  if (attrs == null || typeof attrs !== 'object' || attrs instanceof Node || Array.isArray(attrs)) {
     children.unshift(attrs);
     attrs = {};
   }
@@ -40,6 +40,23 @@ export function fill(el, ...children) {
   el.replaceChildren();
   append(el, children);
   return el;
+}
+
+/** An <img> whose file needs the login (loaded with fetch, shown from a blob URL). */
+export function authImg(path, attrs = {}) {
+  const img = h('img', { alt: '', loading: 'lazy', ...attrs });
+  if (path.startsWith('/')) {
+    blobUrl(path).then((url) => { img.src = url; }).catch(() => { img.hidden = true; });
+  } else {
+    img.src = path;
+  }
+  return img;
+}
+
+/** Photo references of an issue as [thumbnail, full] paths, whatever their shape. */
+export function photoRefs(issue) {
+  return (issue?.photos || []).map((p) => (typeof p === 'string' ? [p, p] : [p.thumbnail_url || p.url, p.url || p.thumbnail_url]))
+    .filter(([thumb]) => thumb);
 }
 
 /** A human message for any error (ApiError, network, other). */

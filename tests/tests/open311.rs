@@ -425,7 +425,8 @@ async fn errors_are_in_the_spec_format() {
     bad_lat[3].1 = "north".into();
     let mut lat_only = without("long");
     lat_only.retain(|(k, _)| *k != "address_string");
-    let cases: Vec<(&str, Vec<(&'static str, String)>, &str)> = vec![
+    type Form = Vec<(&'static str, String)>;
+    let cases: Vec<(&str, Form, &str)> = vec![
         ("no service_code", without("service_code"), "service_code"),
         ("unknown service_code", unknown, "ufo_sighting"),
         ("bad lat", bad_lat, "lat"),

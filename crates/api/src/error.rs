@@ -38,6 +38,8 @@ pub enum ApiError {
     TooManyRequests { message: String, retry_after_s: u64 },
     #[error("the database is unavailable; try again shortly")]
     Unavailable,
+    #[error("the request took too long; zoom in or try again shortly")]
+    Timeout,
     #[error("internal error")]
     Internal(String),
 }
@@ -102,6 +104,7 @@ impl ApiError {
             }
             Self::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
             Self::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable"),
+            Self::Timeout => (StatusCode::SERVICE_UNAVAILABLE, "timeout"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -208,6 +211,7 @@ impl From<StoreError> for ApiError {
                 tracing::warn!(error = %e, "database unavailable");
                 Self::Unavailable
             }
+            StoreError::Timeout => Self::Timeout,
             StoreError::Database(e) => Self::Internal(e.to_string()),
         }
     }

@@ -127,7 +127,6 @@ pub struct NewIssueRequest {
 
 /// `POST /api/v1/issues` as multipart/form-data.
 #[derive(Debug, ToSchema)]
-#[allow(dead_code)]
 pub struct IssueUpload {
     /// A GeoJSON Point as JSON text (or give `lon` and `lat`).
     pub location: Option<String>,

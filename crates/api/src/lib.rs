@@ -15,9 +15,11 @@ pub mod open311;
 pub mod ops;
 pub mod patrols;
 pub mod photos;
+pub mod reports;
 pub mod roster;
 pub mod rules;
 pub mod stats;
+pub mod tiles;
 mod web;
 
 use axum::Router;
@@ -43,6 +45,8 @@ pub use error::ApiError;
         (name = "auth", description = "登录 / login"),
         (name = "roster", description = "河长名册与河段 / roster and reaches"),
         (name = "patrols", description = "巡河记录 / patrols"),
+        (name = "reports", description = "考核报表 / assessment reports"),
+        (name = "map", description = "地图 / map tiles and GeoJSON"),
         (name = "operations", description = "运维 / operations"),
         (name = "compliance", description = "每周巡河达标、请假与统计 / weekly compliance, exemptions and figures"),
         (name = "issues", description = "问题上报与处置 / problems on the river and their dispatch"),
@@ -74,12 +78,12 @@ fn api_routes() -> OpenApiRouter<ApiContext> {
         .routes(routes!(auth::me))
         .routes(routes!(auth::change_password))
         .routes(routes!(roster::list_towns, roster::create_town))
-        .routes(routes!(roster::list_villages))
-        .routes(routes!(roster::list_branches))
-        .routes(routes!(roster::list_rivers))
-        .routes(routes!(roster::list_chiefs))
+        .routes(routes!(roster::list_villages, roster::create_village))
+        .routes(routes!(roster::list_branches, roster::create_branch))
+        .routes(routes!(roster::list_rivers, roster::create_river))
+        .routes(routes!(roster::list_chiefs, roster::create_chief))
         .routes(routes!(roster::get_chief))
-        .routes(routes!(roster::list_reaches))
+        .routes(routes!(roster::list_reaches, roster::create_reach))
         .routes(routes!(roster::get_reach))
         .routes(routes!(roster::list_assignments, roster::create_assignment))
         .routes(routes!(import::import_town))
@@ -122,6 +126,9 @@ fn issue_routes() -> OpenApiRouter<ApiContext> {
         .routes(routes!(open311::post_xml, open311::list_xml))
         .routes(routes!(open311::get_request))
         .routes(routes!(open311::media))
+        .routes(routes!(reports::quarterly))
+        .routes(routes!(reports::chief))
+        .routes(routes!(tiles::tile))
 }
 
 /// The OpenAPI document (also served at `/openapi.json`).

@@ -6,9 +6,10 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
+use sqlx::PgConnection;
 use store::roster::{
-    Assignment, Branch, Chief, NewAssignment, NewTown, ReachCollection, ReachFeature, River, Town,
-    Village,
+    Assignment, Branch, Chief, NewAssignment, NewBranch, NewChief, NewReach, NewRiver, NewTown,
+    NewVillage, ReachCollection, ReachFeature, River, Town, Village,
 };
 use utoipa::IntoParams;
 
@@ -211,4 +212,138 @@ pub async fn create_assignment(
     .await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(assignment)))
+}
+
+/// The town a new row goes into: an admin's own town (a different
+/// `town_id` is refused), or for an admin over every town the `town_id`
+/// the request names.
+fn target_town(auth: &AuthUser, asked: Option<i64>) -> ApiResult<i64> {
+    auth.require_admin()?;
+    match (auth.town_scope(), asked) {
+        (Some(own), Some(asked)) if own != asked => {
+            Err(ApiError::forbidden("town_id is outside your town"))
+        }
+        (Some(own), _) => Ok(own),
+        (None, Some(asked)) => Ok(asked),
+        (None, None) => Err(ApiError::invalid_field(
+            "town_id",
+            "an admin over every town must name the town_id",
+        )),
+    }
+}
+
+async fn audit_create(
+    conn: &mut PgConnection,
+    auth: &AuthUser,
+    town_id: i64,
+    entity: &'static str,
+    id: i64,
+    code: &str,
+) -> ApiResult<()> {
+    store::audit::record(
+        conn,
+        store::audit::AuditEntry {
+            town_id: Some(town_id),
+            user_id: Some(auth.user.id),
+            action: "create",
+            entity,
+            entity_id: Some(id),
+            details: serde_json::json!({ "code": code }),
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// Add a village to a town (12-digit code starting with the town's code).
+#[utoipa::path(post, path = "/api/v1/villages", tag = "roster",
+    request_body = NewVillage,
+    responses((status = 201, body = Village), (status = 401), (status = 403), (status = 409), (status = 422)),
+    security(("bearer" = [])))]
+pub async fn create_village(
+    State(ctx): State<ApiContext>,
+    auth: AuthUser,
+    ApiJson(new): ApiJson<NewVillage>,
+) -> ApiResult<(StatusCode, Json<Village>)> {
+    let town = target_town(&auth, new.town_id)?;
+    let mut tx = ctx.pool.begin().await?;
+    let village = store::roster::create_village(&mut tx, town, &new).await?;
+    audit_create(&mut tx, &auth, town, "village", village.id, &village.code).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(village)))
+}
+
+/// Add a party branch, optionally of one of the town's villages.
+#[utoipa::path(post, path = "/api/v1/branches", tag = "roster",
+    request_body = NewBranch,
+    responses((status = 201, body = Branch), (status = 401), (status = 403), (status = 409), (status = 422)),
+    security(("bearer" = [])))]
+pub async fn create_branch(
+    State(ctx): State<ApiContext>,
+    auth: AuthUser,
+    ApiJson(new): ApiJson<NewBranch>,
+) -> ApiResult<(StatusCode, Json<Branch>)> {
+    let town = target_town(&auth, new.town_id)?;
+    let mut tx = ctx.pool.begin().await?;
+    let branch = store::roster::create_branch(&mut tx, town, &new).await?;
+    audit_create(&mut tx, &auth, town, "branch", branch.id, &branch.code).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(branch)))
+}
+
+/// Add a river to a town.
+#[utoipa::path(post, path = "/api/v1/rivers", tag = "roster",
+    request_body = NewRiver,
+    responses((status = 201, body = River), (status = 401), (status = 403), (status = 409), (status = 422)),
+    security(("bearer" = [])))]
+pub async fn create_river(
+    State(ctx): State<ApiContext>,
+    auth: AuthUser,
+    ApiJson(new): ApiJson<NewRiver>,
+) -> ApiResult<(StatusCode, Json<River>)> {
+    let town = target_town(&auth, new.town_id)?;
+    let mut tx = ctx.pool.begin().await?;
+    let river = store::roster::create_river(&mut tx, town, &new).await?;
+    audit_create(&mut tx, &auth, town, "river", river.id, &river.code).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(river)))
+}
+
+/// Add a reach: a GeoJSON Feature with a (Multi)LineString in lon/lat; its
+/// geodesic length is computed on the way in.
+#[utoipa::path(post, path = "/api/v1/reaches", tag = "roster",
+    request_body = NewReach,
+    responses((status = 201, body = ReachFeature), (status = 401), (status = 403), (status = 409), (status = 422)),
+    security(("bearer" = [])))]
+pub async fn create_reach(
+    State(ctx): State<ApiContext>,
+    auth: AuthUser,
+    ApiJson(new): ApiJson<NewReach>,
+) -> ApiResult<(StatusCode, Json<ReachFeature>)> {
+    let town = target_town(&auth, new.properties.town_id)?;
+    let mut tx = ctx.pool.begin().await?;
+    let reach = store::roster::create_reach(&mut tx, town, &new).await?;
+    let code = reach.properties.code.clone();
+    audit_create(&mut tx, &auth, town, "reach", reach.id, &code).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(reach)))
+}
+
+/// Add a chief with their reaches (assigned from `appointed_on`) and,
+/// given `login` and `password`, their account.
+#[utoipa::path(post, path = "/api/v1/chiefs", tag = "roster",
+    request_body = NewChief,
+    responses((status = 201, body = Chief), (status = 401), (status = 403), (status = 409), (status = 422)),
+    security(("bearer" = [])))]
+pub async fn create_chief(
+    State(ctx): State<ApiContext>,
+    auth: AuthUser,
+    ApiJson(new): ApiJson<NewChief>,
+) -> ApiResult<(StatusCode, Json<Chief>)> {
+    let town = target_town(&auth, new.town_id)?;
+    let mut tx = ctx.pool.begin().await?;
+    let chief = store::roster::create_chief(&mut tx, town, &new).await?;
+    audit_create(&mut tx, &auth, town, "chief", chief.id, &chief.code).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(chief)))
 }

@@ -124,7 +124,7 @@ pub struct ImportError {
 }
 
 impl ImportError {
-    fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
             field: field.into(),
             message: message.into(),
@@ -155,16 +155,7 @@ pub fn validate(doc: TownDocument) -> Result<ValidTown, ImportError> {
     let mut villages = HashSet::new();
     for (i, v) in doc.villages.iter().enumerate() {
         let field = format!("villages[{i}].code");
-        check_code(&field, &v.code, 12)?;
-        if !v.code.starts_with(&doc.town.code) {
-            return Err(ImportError::new(
-                field,
-                format!(
-                    "village code {} does not start with the town code {}",
-                    v.code, doc.town.code
-                ),
-            ));
-        }
+        check_village_code(&field, &doc.town.code, &v.code)?;
         check_name(&format!("villages[{i}].name"), &v.name)?;
         unique(&mut villages, &v.code, &field)?;
     }
@@ -227,31 +218,11 @@ fn check_chief(
     let at = |f: &str| format!("chiefs[{i}].{f}");
     check_short_code(&at("code"), &c.code)?;
     check_name(&at("name"), &c.name)?;
-    match (c.level, &c.village) {
-        (ChiefLevel::Village, None) => {
-            return Err(ImportError::new(
-                at("village"),
-                "a village chief needs a village",
-            ));
-        }
-        (ChiefLevel::Town, Some(_)) => {
-            return Err(ImportError::new(
-                at("village"),
-                "a town chief has no village",
-            ));
-        }
-        _ => {}
-    }
+    check_level_village(c.level, c.village.is_some())
+        .map_err(|m| ImportError::new(at("village"), m))?;
     check_ref(villages, c.village.as_deref(), &at("village"), "village")?;
     check_ref(branches, c.branch.as_deref(), &at("branch"), "branch")?;
-    if let Some(left) = c.left_on
-        && left < c.appointed_on
-    {
-        return Err(ImportError::new(
-            at("left_on"),
-            "left_on is before appointed_on",
-        ));
-    }
+    check_tenure(c.appointed_on, c.left_on).map_err(|m| ImportError::new(at("left_on"), m))?;
     for (j, code) in c.reaches.iter().enumerate() {
         if !reaches.contains(code.as_str()) {
             return Err(ImportError::new(
@@ -266,12 +237,47 @@ fn check_chief(
             "a village chief needs at least one reach",
         ));
     }
-    match (&c.login, &c.password) {
-        (Some(_), None) => Err(ImportError::new(at("password"), "a login needs a password")),
-        (None, Some(_)) => Err(ImportError::new(at("login"), "a password needs a login")),
+    check_credentials(
+        &at("login"),
+        &at("password"),
+        c.login.as_deref(),
+        c.password.as_deref(),
+    )
+}
+
+/// A village chief belongs to a village; the town chief to none.
+pub fn check_level_village(level: ChiefLevel, has_village: bool) -> Result<(), &'static str> {
+    match (level, has_village) {
+        (ChiefLevel::Village, false) => Err("a village chief needs a village"),
+        (ChiefLevel::Town, true) => Err("a town chief has no village"),
+        _ => Ok(()),
+    }
+}
+
+/// A term of office ends (inclusive) no earlier than it starts.
+pub fn check_tenure(
+    appointed_on: NaiveDate,
+    left_on: Option<NaiveDate>,
+) -> Result<(), &'static str> {
+    match left_on {
+        Some(left) if left < appointed_on => Err("left_on is before appointed_on"),
+        _ => Ok(()),
+    }
+}
+
+/// A login and its password come together, each well formed.
+pub fn check_credentials(
+    login_field: &str,
+    password_field: &str,
+    login: Option<&str>,
+    password: Option<&str>,
+) -> Result<(), ImportError> {
+    match (login, password) {
+        (Some(_), None) => Err(ImportError::new(password_field, "a login needs a password")),
+        (None, Some(_)) => Err(ImportError::new(login_field, "a password needs a login")),
         (Some(login), Some(password)) => {
-            check_login(&at("login"), login)?;
-            check_password(&at("password"), password)
+            check_login(login_field, login)?;
+            check_password(password_field, password)
         }
         (None, None) => Ok(()),
     }
@@ -432,7 +438,21 @@ pub fn check_lon_lat(lon: f64, lat: f64) -> Result<(), String> {
     Ok(())
 }
 
-fn check_code(field: &str, code: &str, digits: usize) -> Result<(), ImportError> {
+/// A village's 12-digit code, which starts with its town's 9-digit code.
+pub fn check_village_code(field: &str, town_code: &str, code: &str) -> Result<(), ImportError> {
+    check_code(field, code, 12)?;
+    if code.starts_with(town_code) {
+        Ok(())
+    } else {
+        Err(ImportError::new(
+            field,
+            format!("village code {code} does not start with the town code {town_code}"),
+        ))
+    }
+}
+
+/// An administrative code of exactly `digits` digits (town 9, village 12).
+pub fn check_code(field: &str, code: &str, digits: usize) -> Result<(), ImportError> {
     if code.len() == digits && code.bytes().all(|b| b.is_ascii_digit()) {
         Ok(())
     } else {
@@ -443,7 +463,8 @@ fn check_code(field: &str, code: &str, digits: usize) -> Result<(), ImportError>
     }
 }
 
-fn check_short_code(field: &str, code: &str) -> Result<(), ImportError> {
+/// A local code (branch, river, reach, chief): 1–64 safe characters.
+pub fn check_short_code(field: &str, code: &str) -> Result<(), ImportError> {
     let ok = !code.is_empty()
         && code.len() <= 64
         && code
@@ -459,7 +480,8 @@ fn check_short_code(field: &str, code: &str) -> Result<(), ImportError> {
     }
 }
 
-fn check_name(field: &str, name: &str) -> Result<(), ImportError> {
+/// A display name: 1–200 characters after trimming.
+pub fn check_name(field: &str, name: &str) -> Result<(), ImportError> {
     let n = name.trim().chars().count();
     if (1..=200).contains(&n) {
         Ok(())

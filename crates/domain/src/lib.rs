@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod open311;
 pub mod patrol;
 pub mod read;
+pub mod report;
 pub mod scoring;
 pub mod similarity;
 pub mod time;

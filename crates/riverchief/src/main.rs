@@ -74,6 +74,11 @@ enum Command {
         #[arg(long)]
         town: Option<String>,
     },
+    /// Produce reports.
+    Report {
+        #[command(subcommand)]
+        what: ReportWhat,
+    },
     /// Manage accounts.
     User {
         #[command(subcommand)]
@@ -87,6 +92,25 @@ enum ImportWhat {
     Town {
         /// The JSON file.
         file: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReportWhat {
+    /// The quarterly assessment per chief, party branch and town.
+    Quarterly {
+        /// e.g. 2026-Q3.
+        #[arg(long)]
+        quarter: String,
+        /// csv | xlsx | json (pdf: not yet supported).
+        #[arg(long, default_value = "csv")]
+        format: String,
+        /// Output file.
+        #[arg(long)]
+        out: PathBuf,
+        /// The town's 9-digit code; default: the only town.
+        #[arg(long)]
+        town: Option<String>,
     },
 }
 
@@ -174,6 +198,32 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 summary.chiefs,
                 summary.users_created
             );
+            closed
+        }
+        Command::Report {
+            what:
+                ReportWhat::Quarterly {
+                    quarter,
+                    format,
+                    out,
+                    town,
+                },
+        } => {
+            let quarter: domain::time::Quarter = quarter
+                .parse()
+                .map_err(|e| anyhow::anyhow!("--quarter: {e}"))?;
+            if !matches!(format.as_str(), "csv" | "xlsx" | "json") {
+                anyhow::bail!(
+                    "--format {format}: not supported; use csv, xlsx or json (pdf is not yet supported)"
+                );
+            }
+            let db = db::Database::open(&cli.data_dir).await?;
+            let result = report_quarterly(&db.pool, quarter, &format, town.as_deref()).await;
+            let closed = db.close().await;
+            let bytes = result?;
+            std::fs::write(&out, &bytes)
+                .with_context(|| format!("cannot write {}", out.display()))?;
+            println!("wrote {} ({} bytes)", out.display(), bytes.len());
             closed
         }
         Command::Demo => {
@@ -377,4 +427,30 @@ fn print_logins(logins: &[store::demo::DemoLogin]) {
     for l in logins {
         println!("  {:<10} {:<20} {}", l.login, l.password, l.what);
     }
+}
+
+async fn report_quarterly(
+    pool: &store::PgPool,
+    quarter: domain::time::Quarter,
+    format: &str,
+    town: Option<&str>,
+) -> anyhow::Result<Vec<u8>> {
+    let towns = store::roster::towns(pool, None).await?;
+    let town = match town {
+        Some(code) => towns
+            .iter()
+            .find(|t| t.code == code)
+            .ok_or_else(|| anyhow::anyhow!("--town {code}: no such town"))?,
+        None => match towns.as_slice() {
+            [one] => one,
+            [] => anyhow::bail!("no town yet: import one first"),
+            _ => anyhow::bail!("several towns: name one with --town CODE"),
+        },
+    };
+    let report = store::reports::quarterly(pool, town.id, quarter, chrono::Utc::now()).await?;
+    Ok(match format {
+        "csv" => api::reports::to_csv(&report)?,
+        "xlsx" => api::reports::to_xlsx(&report)?,
+        _ => serde_json::to_vec_pretty(&report)?,
+    })
 }

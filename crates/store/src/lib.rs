@@ -12,10 +12,12 @@ pub mod import;
 pub mod issues;
 pub mod patrols;
 mod pool;
+pub mod reports;
 pub mod roster;
 pub mod rules;
 pub mod stats;
 pub mod testing;
+pub mod tiles;
 
 pub use error::StoreError;
 pub use pool::{ACQUIRE_TIMEOUT, MAX_CONNECTIONS, connect, migrate};

@@ -174,11 +174,11 @@ pub async fn chiefs(
         .await?)
 }
 
-pub async fn chief(pool: &PgPool, id: i64) -> crate::Result<Chief> {
+pub async fn chief(db: impl sqlx::PgExecutor<'_>, id: i64) -> crate::Result<Chief> {
     let sql = format!("{CHIEF_SELECT} WHERE c.id = $1");
     sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(id)
-        .fetch_optional(pool)
+        .fetch_optional(db)
         .await?
         .ok_or(crate::StoreError::NotFound("chief"))
 }
@@ -225,11 +225,11 @@ pub async fn reaches(
     })
 }
 
-pub async fn reach(pool: &PgPool, id: i64) -> crate::Result<ReachFeature> {
+pub async fn reach(db: impl sqlx::PgExecutor<'_>, id: i64) -> crate::Result<ReachFeature> {
     let sql = format!("{REACH_SELECT} WHERE r.id = $1");
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(id)
-        .fetch_optional(pool)
+        .fetch_optional(db)
         .await?
         .ok_or(crate::StoreError::NotFound("reach"))?;
     Ok(reach_feature(row)?)
@@ -345,4 +345,330 @@ pub async fn is_empty(pool: &PgPool) -> crate::Result<bool> {
             .fetch_one(pool)
             .await?,
     )
+}
+
+// --- One row at a time (`POST /api/v1/{villages,branches,rivers,reaches,chiefs}`).
+// The town import creates whole towns by code; these create a single row in
+// an existing town, referring to other rows by id. A code that exists is a
+// conflict (409): an update goes through the import, which is idempotent.
+
+/// A new village of a town (the town defaults to the admin's own).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewVillage {
+    #[serde(default)]
+    pub town_id: Option<i64>,
+    /// 12 digits, starting with the town's 9-digit code.
+    pub code: String,
+    pub name: String,
+}
+
+/// A new party branch (党总支/党支部), optionally of a village.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewBranch {
+    #[serde(default)]
+    pub town_id: Option<i64>,
+    pub code: String,
+    pub name: String,
+    #[serde(default)]
+    pub village_id: Option<i64>,
+}
+
+/// A new river of a town.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewRiver {
+    #[serde(default)]
+    pub town_id: Option<i64>,
+    pub code: String,
+    pub name: String,
+}
+
+/// A new reach: a GeoJSON Feature (RFC 7946, lon/lat) whose geometry is a
+/// LineString or MultiLineString, as `GET /api/v1/reaches` answers.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewReach {
+    #[serde(rename = "type")]
+    #[schema(example = "Feature")]
+    pub kind: String,
+    #[schema(value_type = Object)]
+    pub geometry: serde_json::Value,
+    pub properties: NewReachProperties,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewReachProperties {
+    #[serde(default)]
+    pub town_id: Option<i64>,
+    pub code: String,
+    pub name: String,
+    pub river_id: i64,
+    #[serde(default)]
+    pub village_id: Option<i64>,
+}
+
+/// A new chief, with the reaches assigned from `appointed_on` and, when
+/// `login` and `password` are given, a chief account.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewChief {
+    #[serde(default)]
+    pub town_id: Option<i64>,
+    pub code: String,
+    pub name: String,
+    #[serde(default)]
+    pub phone: Option<String>,
+    /// `town` (大河长) or `village` (小河长).
+    #[schema(value_type = String, example = "village")]
+    pub level: domain::import::ChiefLevel,
+    #[serde(default)]
+    pub village_id: Option<i64>,
+    #[serde(default)]
+    pub branch_id: Option<i64>,
+    pub appointed_on: NaiveDate,
+    /// Last day in office, inclusive.
+    #[serde(default)]
+    pub left_on: Option<NaiveDate>,
+    /// Reaches of the town; a village chief needs at least one, a town
+    /// chief may have none (then every reach of the town counts).
+    #[serde(default)]
+    pub reach_ids: Vec<i64>,
+    #[serde(default)]
+    pub login: Option<String>,
+    #[serde(default)]
+    pub password: Option<String>,
+}
+
+/// The code of an existing town (a 422 on `town_id` when there is none).
+async fn town_code(conn: &mut PgConnection, town_id: i64) -> crate::Result<String> {
+    sqlx::query_scalar("SELECT code FROM towns WHERE id = $1")
+        .bind(town_id)
+        .fetch_optional(conn)
+        .await?
+        .ok_or_else(|| crate::StoreError::invalid("town_id", format!("unknown town {town_id}")))
+}
+
+/// Checks that the row `id` of `table` exists in `town_id`; `field` names
+/// the reference in the error.
+async fn check_in_town(
+    conn: &mut PgConnection,
+    table: &str,
+    field: &str,
+    id: i64,
+    town_id: i64,
+) -> crate::Result<()> {
+    // `table` is one of our own table names, never user input.
+    let sql = format!("SELECT EXISTS (SELECT 1 FROM {table} WHERE id = $1 AND town_id = $2)");
+    let found: bool = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .bind(town_id)
+        .fetch_one(conn)
+        .await?;
+    if found {
+        Ok(())
+    } else {
+        Err(crate::StoreError::invalid(
+            field,
+            format!(
+                "no {} with id {id} in this town",
+                table.trim_end_matches('s')
+            ),
+        ))
+    }
+}
+
+fn taken(what: &str, code: &str) -> crate::StoreError {
+    crate::StoreError::Conflict(format!(
+        "a {what} with code {code:?} exists; change it through the town import"
+    ))
+}
+
+pub async fn create_village(
+    conn: &mut PgConnection,
+    town_id: i64,
+    new: &NewVillage,
+) -> crate::Result<Village> {
+    let town = town_code(conn, town_id).await?;
+    domain::import::check_village_code("code", &town, &new.code)?;
+    domain::import::check_name("name", &new.name)?;
+    sqlx::query_as(
+        "INSERT INTO villages (town_id, code, name) VALUES ($1, $2, $3)
+         ON CONFLICT (code) DO NOTHING RETURNING id, town_id, code, name",
+    )
+    .bind(town_id)
+    .bind(&new.code)
+    .bind(new.name.trim())
+    .fetch_optional(conn)
+    .await?
+    .ok_or_else(|| taken("village", &new.code))
+}
+
+pub async fn create_branch(
+    conn: &mut PgConnection,
+    town_id: i64,
+    new: &NewBranch,
+) -> crate::Result<Branch> {
+    town_code(conn, town_id).await?;
+    domain::import::check_short_code("code", &new.code)?;
+    domain::import::check_name("name", &new.name)?;
+    if let Some(village) = new.village_id {
+        check_in_town(conn, "villages", "village_id", village, town_id).await?;
+    }
+    sqlx::query_as(
+        "INSERT INTO branches (town_id, village_id, code, name) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (town_id, code) DO NOTHING RETURNING id, town_id, village_id, code, name",
+    )
+    .bind(town_id)
+    .bind(new.village_id)
+    .bind(&new.code)
+    .bind(new.name.trim())
+    .fetch_optional(conn)
+    .await?
+    .ok_or_else(|| taken("branch", &new.code))
+}
+
+pub async fn create_river(
+    conn: &mut PgConnection,
+    town_id: i64,
+    new: &NewRiver,
+) -> crate::Result<River> {
+    town_code(conn, town_id).await?;
+    domain::import::check_short_code("code", &new.code)?;
+    domain::import::check_name("name", &new.name)?;
+    sqlx::query_as(
+        "INSERT INTO rivers (town_id, code, name) VALUES ($1, $2, $3)
+         ON CONFLICT (town_id, code) DO NOTHING RETURNING id, town_id, code, name",
+    )
+    .bind(town_id)
+    .bind(&new.code)
+    .bind(new.name.trim())
+    .fetch_optional(conn)
+    .await?
+    .ok_or_else(|| taken("river", &new.code))
+}
+
+pub async fn create_reach(
+    conn: &mut PgConnection,
+    town_id: i64,
+    new: &NewReach,
+) -> crate::Result<ReachFeature> {
+    let props = &new.properties;
+    if new.kind != "Feature" {
+        return Err(crate::StoreError::invalid(
+            "type",
+            "a reach is a GeoJSON Feature",
+        ));
+    }
+    town_code(conn, town_id).await?;
+    domain::import::check_short_code("properties.code", &props.code)?;
+    domain::import::check_name("properties.name", &props.name)?;
+    let lines = domain::import::parse_lines(&new.geometry)
+        .map_err(|m| crate::StoreError::invalid("geometry", m))?;
+    check_in_town(
+        conn,
+        "rivers",
+        "properties.river_id",
+        props.river_id,
+        town_id,
+    )
+    .await?;
+    if let Some(village) = props.village_id {
+        check_in_town(conn, "villages", "properties.village_id", village, town_id).await?;
+    }
+    let id: Option<i64> = sqlx::query_scalar(
+        "WITH g AS (SELECT ST_Multi(ST_SetSRID(ST_GeomFromGeoJSON($6), 4326)) AS geom)
+         INSERT INTO reaches (town_id, river_id, village_id, code, name, geom, length_m)
+         SELECT $1, $2, $3, $4, $5, g.geom, ST_Length(g.geom::geography) FROM g
+         ON CONFLICT (town_id, code) DO NOTHING RETURNING id",
+    )
+    .bind(town_id)
+    .bind(props.river_id)
+    .bind(props.village_id)
+    .bind(&props.code)
+    .bind(props.name.trim())
+    .bind(geojson::Geometry::from(&lines).to_string())
+    .fetch_optional(&mut *conn)
+    .await?;
+    let id = id.ok_or_else(|| taken("reach", &props.code))?;
+    reach(conn, id).await
+}
+
+pub async fn create_chief(
+    conn: &mut PgConnection,
+    town_id: i64,
+    new: &NewChief,
+) -> crate::Result<Chief> {
+    use domain::import::{self as check, ChiefLevel};
+    town_code(conn, town_id).await?;
+    check::check_short_code("code", &new.code)?;
+    check::check_name("name", &new.name)?;
+    check::check_level_village(new.level, new.village_id.is_some())
+        .map_err(|m| crate::StoreError::invalid("village_id", m))?;
+    check::check_tenure(new.appointed_on, new.left_on)
+        .map_err(|m| crate::StoreError::invalid("left_on", m))?;
+    check::check_credentials(
+        "login",
+        "password",
+        new.login.as_deref(),
+        new.password.as_deref(),
+    )?;
+    if new.level == ChiefLevel::Village && new.reach_ids.is_empty() {
+        return Err(crate::StoreError::invalid(
+            "reach_ids",
+            "a village chief needs at least one reach",
+        ));
+    }
+    if let Some(village) = new.village_id {
+        check_in_town(conn, "villages", "village_id", village, town_id).await?;
+    }
+    if let Some(branch) = new.branch_id {
+        check_in_town(conn, "branches", "branch_id", branch, town_id).await?;
+    }
+    for (i, reach) in new.reach_ids.iter().enumerate() {
+        check_in_town(conn, "reaches", &format!("reach_ids[{i}]"), *reach, town_id).await?;
+    }
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO chiefs (town_id, code, name, phone, level, village_id, branch_id, appointed_on, left_on)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         ON CONFLICT (town_id, code) DO NOTHING RETURNING id",
+    )
+    .bind(town_id)
+    .bind(&new.code)
+    .bind(new.name.trim())
+    .bind(&new.phone)
+    .bind(new.level.as_str())
+    .bind(new.village_id)
+    .bind(new.branch_id)
+    .bind(new.appointed_on)
+    .bind(new.left_on)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| taken("chief", &new.code))?;
+    sqlx::query(
+        "INSERT INTO assignments (town_id, chief_id, reach_id, from_date, to_date)
+         SELECT $1, $2, r, $3, $4 FROM unnest($5::bigint[]) AS r",
+    )
+    .bind(town_id)
+    .bind(id)
+    .bind(new.appointed_on)
+    .bind(new.left_on)
+    .bind(&new.reach_ids)
+    .execute(&mut *conn)
+    .await?;
+    if let (Some(login), Some(password)) = (&new.login, &new.password) {
+        crate::auth::create_user(
+            conn,
+            crate::auth::NewUser {
+                login,
+                password,
+                role: crate::auth::Role::Chief,
+                chief_id: Some(id),
+                town_id: Some(town_id),
+            },
+        )
+        .await?;
+    }
+    chief(conn, id).await
 }
