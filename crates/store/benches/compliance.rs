@@ -174,9 +174,23 @@ async fn generate(pool: &PgPool, towns: i64) {
     );
 }
 
-/// `EXPLAIN (ANALYZE, BUFFERS)` of one query with the binds of `load`.
-async fn explain(pool: &PgPool, sql: &str, quarter: Quarter, scope: Scope, days: bool) -> String {
-    let mut conn = pool.acquire().await.expect("connection");
+/// `EXPLAIN (ANALYZE, BUFFERS)` of one query with the binds of `load`,
+/// after `setup` (a `SET LOCAL`) in the same transaction when given.
+async fn explain(
+    pool: &PgPool,
+    sql: &str,
+    quarter: Quarter,
+    scope: Scope,
+    days: bool,
+    setup: Option<&str>,
+) -> String {
+    let mut conn = pool.begin().await.expect("transaction");
+    if let Some(setup) = setup {
+        sqlx::query(sqlx::AssertSqlSafe(setup))
+            .execute(&mut *conn)
+            .await
+            .expect("setup");
+    }
     let text = format!("EXPLAIN (ANALYZE, BUFFERS) {sql}");
     let last = if days {
         quarter.last_day()
@@ -213,16 +227,18 @@ async fn plans(pool: &PgPool, quarter: Quarter, cases: &[(&str, Scope)]) -> Stri
     let mut out = String::new();
     for (name, scope) in cases {
         let [chiefs, weeks, exemptions] = compliance::load_queries(*scope);
-        for (what, sql, days) in [
-            ("chiefs", chiefs, false),
-            ("chief_weeks by week", weeks, false),
-            ("exemptions", exemptions, true),
+        // `load` gives the every-chief aggregation more work_mem.
+        let weeks_setup = (*scope == Scope::default()).then_some(compliance::ALL_CHIEFS_WORK_MEM);
+        for (what, sql, days, setup) in [
+            ("chiefs", chiefs, false, None),
+            ("chief_weeks by week", weeks, false, weeks_setup),
+            ("exemptions", exemptions, true, None),
         ] {
             // Run once to warm the cache, then explain.
-            let _ = explain(pool, &sql, quarter, *scope, days).await;
+            let _ = explain(pool, &sql, quarter, *scope, days, setup).await;
             out.push_str(&format!(
                 "\n=== {name}: {what}\n{}\n",
-                explain(pool, &sql, quarter, *scope, days).await
+                explain(pool, &sql, quarter, *scope, days, setup).await
             ));
         }
         let _ = explain_textbook(pool, quarter, *scope).await;
@@ -252,6 +268,11 @@ async fn breakdown(pool: &PgPool, quarter: Quarter, now: DateTime<Utc>) {
             .expect("chiefs");
         let t_chiefs = t.elapsed();
         let t = Instant::now();
+        let mut tx = pool.begin().await.expect("transaction");
+        sqlx::query(compliance::ALL_CHIEFS_WORK_MEM)
+            .execute(&mut *tx)
+            .await
+            .expect("work_mem");
         let week_rows: Vec<(chrono::NaiveDate, Vec<i64>)> =
             sqlx::query_as(sqlx::AssertSqlSafe(weeks.clone()))
                 .bind(first)
@@ -259,9 +280,10 @@ async fn breakdown(pool: &PgPool, quarter: Quarter, now: DateTime<Utc>) {
                 .bind(None::<i64>)
                 .bind(None::<i64>)
                 .bind(None::<i64>)
-                .fetch_all(pool)
+                .fetch_all(&mut *tx)
                 .await
                 .expect("weeks");
+        tx.commit().await.expect("commit");
         let t_weeks = t.elapsed();
         let t = Instant::now();
         let ex = sqlx::query(sqlx::AssertSqlSafe(exemptions.clone()))
