@@ -61,6 +61,9 @@ lint:
 fmt:
 	$(CARGO) fmt --all
 
+# The compliance bench (crates/store/benches/compliance.rs) runs at 10,000
+# chiefs; `BENCH_CHIEFS=100000 make bench` is issue #4's full scale (see
+# BENCHMARKS.md).
 bench:
 	$(CARGO) bench --workspace
 	@if [ -x tests/load/run ]; then \

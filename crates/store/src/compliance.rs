@@ -99,6 +99,8 @@ pub async fn rebuild_chief_weeks(conn: &mut PgConnection, town: Option<i64>) -> 
          FROM patrols p JOIN chiefs c ON c.id = p.chief_id
          WHERE $1::bigint IS NULL OR c.town_id = $1
          GROUP BY p.chief_id, p.week_start, c.town_id
+         -- New rows in the order uploads would have created them.
+         ORDER BY p.week_start, min(p.started_at)
          ON CONFLICT (chief_id, week_start)
          DO UPDATE SET valid_patrols = EXCLUDED.valid_patrols, town_id = EXCLUDED.town_id",
     )
@@ -139,6 +141,28 @@ impl Scope {
             part(self.chief_id.is_some(), first + 2, "c.id"),
         )
     }
+
+    /// The same filters on a table with its own `town_id` and `chief_id`
+    /// (`chief_weeks`, `exemptions`) aliased `alias`, so its indexes serve.
+    fn own_columns_clause(&self, alias: &str, first: usize) -> String {
+        let part = |present: bool, n: usize, condition: &str| {
+            if present {
+                condition.replace('#', &n.to_string()).replace('@', alias)
+            } else {
+                format!("${n}::bigint IS NULL")
+            }
+        };
+        format!(
+            "{} AND {} AND {}",
+            part(self.town_id.is_some(), first, "@.town_id = $#"),
+            part(
+                self.village_id.is_some(),
+                first + 1,
+                "@.chief_id IN (SELECT id FROM chiefs WHERE village_id = $#)"
+            ),
+            part(self.chief_id.is_some(), first + 2, "@.chief_id = $#"),
+        )
+    }
 }
 
 // ------------------------------------------------------------ rule inputs
@@ -173,8 +197,6 @@ struct ChiefRow {
     phone: Option<String>,
     appointed_on: NaiveDate,
     left_on: Option<NaiveDate>,
-    week_starts: Option<Vec<NaiveDate>>,
-    week_counts: Option<Vec<i32>>,
 }
 
 /// A value the schema's CHECKs rule out turned up: report it as a database
@@ -183,92 +205,236 @@ fn corrupt(what: impl std::fmt::Display) -> StoreError {
     StoreError::Database(sqlx::Error::Decode(what.to_string().into()))
 }
 
-/// Loads the chiefs of `scope` with their tenure, exemptions and valid
-/// patrol counts for the weeks `weeks` (inclusive), ordered town chiefs
-/// first, then by code. Every chief of the scope is returned, also those not
-/// in office during the weeks (their weeks are `not_in_office`).
+/// `chief_weeks` rows travel packed into one `bigint` each:
+/// `chief_id × 65536 + valid_patrols` (counts above 65535, more than nine
+/// thousand patrols a day, are capped). One array instead of two halves
+/// both the aggregation in PostgreSQL and the decoding here.
+const COUNT_RANGE: i64 = 65_536;
+const COUNT_MAX: i64 = COUNT_RANGE - 1;
+
+/// Memory for the every-chief aggregation of `chief_weeks` (see [`load`]),
+/// run before it in the same transaction.
+pub const ALL_CHIEFS_WORK_MEM: &str = "SET LOCAL work_mem = '32MB'";
+
+/// The three queries of [`load`], with parameters `$1` = Monday of the
+/// first week, `$2` = Monday of the last week (the exemptions query takes
+/// the first and last *day*), `$3..$5` = town, village, chief.
 ///
-/// Two queries whatever the number of chiefs: chiefs joined with their
-/// chief-week counts aggregated into arrays (one row per chief, so 100,000
-/// chiefs are 100,000 rows, not 1.3 million), and the exemptions.
+/// Why three and shaped so: a province-wide quarter is 100,000 chiefs and
+/// about a million chief-weeks. Joining per-chief aggregates to the chiefs
+/// makes PostgreSQL sort or hash a million rows by chief; instead the
+/// chief-weeks are aggregated *by week* (13 or 14 groups), into one array of
+/// packed (chief id, count) per week, which arrives in binary and is spread
+/// over the chiefs in Rust. Filters on chief_weeks and
+/// exemptions use their own town_id and chief_id so a town or a chief reads
+/// only its rows (chief_weeks_town_idx or the primary key,
+/// exemptions_town_idx or exemptions_chief_idx).
+pub fn load_queries(scope: Scope) -> [String; 3] {
+    // Every chief: one hash join with all villages. A town or fewer: look
+    // the village names up by key, rather than hashing every village.
+    let village_name = if scope == Scope::default() {
+        "v.name"
+    } else {
+        "(SELECT name FROM villages WHERE id = c.village_id)"
+    };
+    let villages = if scope == Scope::default() {
+        "LEFT JOIN villages v ON v.id = c.village_id"
+    } else {
+        ""
+    };
+    [
+        format!(
+            "SELECT c.id, c.town_id, c.code, c.name, c.level, c.village_id,
+                    {village_name} AS village_name, c.phone, c.appointed_on, c.left_on
+             FROM chiefs c {villages}
+             WHERE {}",
+            scope.where_clause(3)
+        ),
+        format!(
+            "SELECT cw.week_start,
+                    array_agg(cw.chief_id * {COUNT_RANGE} + least(cw.valid_patrols, {COUNT_MAX}))
+             FROM chief_weeks cw
+             WHERE cw.week_start BETWEEN $1 AND $2 AND cw.valid_patrols > 0 AND {}
+             GROUP BY cw.week_start",
+            scope.own_columns_clause("cw", 3)
+        ),
+        format!(
+            "SELECT e.chief_id, e.from_date, e.to_date
+             FROM exemptions e
+             WHERE e.to_date >= $1 AND e.from_date <= $2 AND {}",
+            scope.own_columns_clause("e", 3)
+        ),
+    ]
+}
+
+/// Loads the chiefs of `scope` with their tenure, exemptions and valid
+/// patrol counts for the weeks `weeks` (inclusive), ordered by town, town
+/// chiefs first, then by code. Every chief of the scope is returned, also
+/// those not in office during the weeks (their weeks are `not_in_office`).
+/// Three queries whatever the number of chiefs (see [`load_queries`]).
 pub async fn load(
     pool: &PgPool,
     scope: Scope,
     weeks: RangeInclusive<IsoWeek>,
 ) -> crate::Result<Vec<ChiefRecord>> {
-    let (first_day, last_day) = (weeks.start().monday(), weeks.end().sunday());
-    let sql = format!(
-        "SELECT c.id, c.town_id, c.code, c.name, c.level, c.village_id, v.name AS village_name,
-                c.phone, c.appointed_on, c.left_on, cw.week_starts, cw.week_counts
-         FROM chiefs c
-         LEFT JOIN villages v ON v.id = c.village_id
-         LEFT JOIN (
-             SELECT chief_id, array_agg(week_start) AS week_starts,
-                    array_agg(valid_patrols) AS week_counts
-             FROM chief_weeks
-             WHERE week_start BETWEEN $1 AND $2 AND valid_patrols > 0
-             GROUP BY chief_id
-         ) cw ON cw.chief_id = c.id
-         WHERE {}
-         ORDER BY c.level = 'town' DESC, c.code, c.id",
-        scope.where_clause(3)
-    );
-    let rows: Vec<ChiefRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(weeks.start().monday())
-        .bind(weeks.end().monday())
+    let (first_monday, last_monday) = (weeks.start().monday(), weeks.end().monday());
+    let [chiefs_sql, weeks_sql, exemptions_sql] = load_queries(scope);
+    // The three reads are independent: run them side by side on three
+    // connections (a province-wide quarter waits for the slowest, not the
+    // sum). They are not one snapshot; an exemption approved meanwhile may
+    // or may not show, as it would a moment earlier or later.
+    let chiefs_query = sqlx::query_as::<_, ChiefRow>(sqlx::AssertSqlSafe(chiefs_sql))
+        .bind(first_monday)
+        .bind(last_monday)
         .bind(scope.town_id)
         .bind(scope.village_id)
         .bind(scope.chief_id)
-        .fetch_all(pool)
-        .await?;
+        .fetch_all(pool);
+    let weeks_query = async {
+        let query = sqlx::query_as::<_, (NaiveDate, Vec<i64>)>(sqlx::AssertSqlSafe(weeks_sql))
+            .bind(first_monday)
+            .bind(last_monday)
+            .bind(scope.town_id)
+            .bind(scope.village_id)
+            .bind(scope.chief_id);
+        if scope != Scope::default() {
+            return query.fetch_all(pool).await;
+        }
+        // Every chief: the 13 arrays hold a million packed values, about
+        // 15 MB being aggregated, which spills to disk at the default
+        // work_mem of 4 MB (~100 ms of 550 at 100,000 chiefs). Give this
+        // one query the memory, in a transaction so it does not outlive it.
+        let mut tx = pool.begin().await?;
+        sqlx::query(ALL_CHIEFS_WORK_MEM).execute(&mut *tx).await?;
+        let rows = query.fetch_all(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(rows)
+    };
+    let exemptions_query =
+        sqlx::query_as::<_, (i64, NaiveDate, NaiveDate)>(sqlx::AssertSqlSafe(exemptions_sql))
+            .bind(first_monday)
+            .bind(weeks.end().sunday())
+            .bind(scope.town_id)
+            .bind(scope.village_id)
+            .bind(scope.chief_id)
+            .fetch_all(pool);
+    let (rows, week_rows, exemption_rows) =
+        tokio::try_join!(chiefs_query, weeks_query, exemptions_query)?;
 
-    let sql = format!(
-        "SELECT e.chief_id, e.from_date, e.to_date FROM exemptions e JOIN chiefs c ON c.id = e.chief_id
-         WHERE e.to_date >= $1 AND e.from_date <= $2 AND {}",
-        scope.where_clause(3)
-    );
-    let exemption_rows: Vec<(i64, NaiveDate, NaiveDate)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(first_day)
-        .bind(last_day)
-        .bind(scope.town_id)
-        .bind(scope.village_id)
-        .bind(scope.chief_id)
-        .fetch_all(pool)
-        .await?;
+    // Town by town, town chiefs first, then by code. Sorted here rather
+    // than in SQL (100,000 rows would spill PostgreSQL's default work_mem
+    // to disk), through a compact key vector rather than moving the rows.
+    let mut order: Vec<(i64, bool, &str, i64, usize)> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.town_id, r.level != "town", r.code.as_str(), r.id, i))
+        .collect();
+    order.sort_unstable();
+    let order: Vec<usize> = order.into_iter().map(|key| key.4).collect();
+    let mut rows: Vec<Option<ChiefRow>> = rows.into_iter().map(Some).collect();
+    let mut chiefs = Vec::with_capacity(rows.len());
+    for i in order {
+        let row = rows[i].take().expect("each row once");
+        chiefs.push(ChiefRecord {
+            tenure: Tenure::new(row.appointed_on, row.left_on).map_err(corrupt)?,
+            exemptions: Vec::new(),
+            valid_by_week: BTreeMap::new(),
+            id: row.id,
+            town_id: row.town_id,
+            code: row.code,
+            name: row.name,
+            level: row.level,
+            village_id: row.village_id,
+            village_name: row.village_name,
+            phone: row.phone,
+        });
+    }
+
+    // Spread the per-week arrays over a dense chiefs × weeks matrix first
+    // (a million random reads and writes into a few MB), then give each
+    // chief its map in one sequential pass.
+    let week_list: Vec<IsoWeek> = std::iter::successors(Some(*weeks.start()), |w| {
+        w.next().filter(|n| n <= weeks.end())
+    })
+    .collect();
+    let n_weeks = week_list.len();
+    let positions = Positions::new(chiefs.iter().map(|c| c.id));
+    let mut counts = vec![0u32; chiefs.len() * n_weeks];
+    for (week_start, packed) in week_rows {
+        let w = usize::try_from((week_start - first_monday).num_days() / 7).map_err(corrupt)?;
+        if w >= n_weeks {
+            return Err(corrupt(format!(
+                "chief_weeks row for {week_start} outside the weeks asked"
+            )));
+        }
+        for p in packed {
+            let (id, count) = (p.div_euclid(COUNT_RANGE), p.rem_euclid(COUNT_RANGE));
+            if let Some(i) = positions.get(id) {
+                counts[i * n_weeks + w] = count as u32;
+            }
+        }
+    }
+    for (chief, row) in chiefs.iter_mut().zip(counts.chunks_exact(n_weeks.max(1))) {
+        chief.valid_by_week = week_list
+            .iter()
+            .zip(row)
+            .filter(|(_, n)| **n > 0)
+            .map(|(w, n)| (*w, *n))
+            .collect();
+    }
+
     let mut exemptions: HashMap<i64, Vec<DateRange>> = HashMap::new();
     for (chief_id, from, to) in exemption_rows {
         let range = DateRange::new(from, to).map_err(corrupt)?;
         exemptions.entry(chief_id).or_default().push(range);
     }
+    for (chief_id, ranges) in exemptions {
+        if let Some(i) = positions.get(chief_id) {
+            chiefs[i].exemptions = merge_ranges(&ranges);
+        }
+    }
+    Ok(chiefs)
+}
 
-    rows.into_iter()
-        .map(|row| {
-            let tenure = Tenure::new(row.appointed_on, row.left_on).map_err(corrupt)?;
-            let mut valid_by_week = BTreeMap::new();
-            let starts = row.week_starts.unwrap_or_default();
-            let counts = row.week_counts.unwrap_or_default();
-            for (start, count) in starts.into_iter().zip(counts) {
-                let week = IsoWeek::of_date(start).map_err(corrupt)?;
-                valid_by_week.insert(week, u32::try_from(count).map_err(corrupt)?);
+/// Chief id → position in the loaded list: a direct table when the ids are
+/// dense (identity columns usually are: 100,000 chiefs take 400 KB, which
+/// stays in cache), a hash map otherwise.
+enum Positions {
+    Dense { first: i64, slots: Vec<u32> },
+    Sparse(HashMap<i64, usize>),
+}
+
+impl Positions {
+    fn new(ids: impl Iterator<Item = i64> + Clone) -> Self {
+        let count = ids.clone().count();
+        let (min, max) = ids.clone().fold((i64::MAX, i64::MIN), |(lo, hi), id| {
+            (lo.min(id), hi.max(id))
+        });
+        let span = max.checked_sub(min).and_then(|d| usize::try_from(d).ok());
+        match span {
+            Some(span) if span < 4 * count + 1024 && count < u32::MAX as usize => {
+                let mut slots = vec![u32::MAX; span + 1];
+                for (i, id) in ids.enumerate() {
+                    slots[(id - min) as usize] = i as u32;
+                }
+                Positions::Dense { first: min, slots }
             }
-            Ok(ChiefRecord {
-                exemptions: exemptions
-                    .remove(&row.id)
-                    .map(|r| merge_ranges(&r))
-                    .unwrap_or_default(),
-                id: row.id,
-                town_id: row.town_id,
-                code: row.code,
-                name: row.name,
-                level: row.level,
-                village_id: row.village_id,
-                village_name: row.village_name,
-                phone: row.phone,
-                tenure,
-                valid_by_week,
-            })
-        })
-        .collect()
+            _ => Positions::Sparse(ids.enumerate().map(|(i, id)| (id, i)).collect()),
+        }
+    }
+
+    fn get(&self, id: i64) -> Option<usize> {
+        match self {
+            Positions::Dense { first, slots } => {
+                let slot = usize::try_from(id.checked_sub(*first)?).ok()?;
+                slots
+                    .get(slot)
+                    .filter(|i| **i != u32::MAX)
+                    .map(|i| *i as usize)
+            }
+            Positions::Sparse(map) => map.get(&id).copied(),
+        }
+    }
 }
 
 // ------------------------------------------------------------ week view
@@ -397,29 +563,66 @@ pub async fn quarter(
     now: DateTime<Utc>,
 ) -> crate::Result<QuarterReport> {
     let chiefs = load(pool, scope, quarter.first_week()..=quarter.last_week()).await?;
-    Ok(quarter_report(quarter, chiefs, now))
+    if chiefs.len() < PARALLEL_FROM {
+        return Ok(quarter_report(quarter, chiefs, now));
+    }
+    // Tens of thousands of chiefs are a few hundred ms of CPU: off the
+    // async workers.
+    tokio::task::spawn_blocking(move || quarter_report(quarter, chiefs, now))
+        .await
+        .map_err(|e| corrupt(format!("the quarter computation failed: {e}")))
 }
 
-/// The quarterly view of loaded records (pure).
+/// From this many chiefs on, the rule runs on every core.
+const PARALLEL_FROM: usize = 20_000;
+
+/// The quarterly view of loaded records (pure). Large lists are split over
+/// the available cores.
 pub fn quarter_report(
     quarter: Quarter,
     chiefs: Vec<ChiefRecord>,
     now: DateTime<Utc>,
 ) -> QuarterReport {
     let weeks = quarter.weeks();
-    let chiefs = chiefs
-        .into_iter()
-        .map(|c| {
-            let summary = summarize(
-                weeks.iter().copied(),
-                &c.tenure,
-                &c.exemptions,
-                &c.valid_by_week,
-                now,
-            );
-            QuarterRow::new(c, summary)
+    let summarize_all = |chiefs: Vec<ChiefRecord>| -> Vec<QuarterRow> {
+        chiefs
+            .into_iter()
+            .map(|c| {
+                let summary = summarize(
+                    weeks.iter().copied(),
+                    &c.tenure,
+                    &c.exemptions,
+                    &c.valid_by_week,
+                    now,
+                );
+                QuarterRow::new(c, summary)
+            })
+            .collect()
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chiefs = if chiefs.len() < PARALLEL_FROM || threads < 2 {
+        summarize_all(chiefs)
+    } else {
+        let per_thread = chiefs.len().div_ceil(threads);
+        let mut parts = Vec::with_capacity(threads);
+        let mut rest = chiefs;
+        while rest.len() > per_thread {
+            let tail = rest.split_off(per_thread);
+            parts.push(rest);
+            rest = tail;
+        }
+        parts.push(rest);
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = parts
+                .into_iter()
+                .map(|part| scope.spawn(|| summarize_all(part)))
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().expect("the weekly rule does not panic"))
+                .collect()
         })
-        .collect();
+    };
     QuarterReport {
         quarter,
         weeks,
@@ -766,4 +969,98 @@ pub async fn insert_minimal_patrol(
     .ok_or(StoreError::NotFound("chief"))?;
     recount_week(conn, chief_id, week_start).await?;
     Ok(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn positions_dense_and_sparse() {
+        // Dense: ids 10..=19 in any order.
+        let ids = [15i64, 10, 19, 11, 12, 13, 14, 16, 17, 18];
+        let dense = Positions::new(ids.iter().copied());
+        assert!(matches!(dense, Positions::Dense { .. }));
+        for (i, id) in ids.iter().enumerate() {
+            assert_eq!(dense.get(*id), Some(i));
+        }
+        assert_eq!(dense.get(9), None);
+        assert_eq!(dense.get(20), None);
+        assert_eq!(dense.get(i64::MIN), None);
+        // Sparse: ids far apart.
+        let ids = [1i64, 1_000_000_000, 42, i64::MAX];
+        let sparse = Positions::new(ids.iter().copied());
+        assert!(matches!(sparse, Positions::Sparse(_)));
+        for (i, id) in ids.iter().enumerate() {
+            assert_eq!(sparse.get(*id), Some(i));
+        }
+        assert_eq!(sparse.get(2), None);
+        // Empty.
+        assert_eq!(Positions::new(std::iter::empty()).get(1), None);
+    }
+
+    /// The parallel split gives the same rows, in the same order, as one
+    /// sequential pass of `domain::compliance::summarize`.
+    #[test]
+    fn a_large_quarter_is_split_without_changing_anything() {
+        let quarter: Quarter = "2026-Q4".parse().unwrap();
+        let weeks = quarter.weeks();
+        let now = Utc.with_ymd_and_hms(2026, 12, 9, 4, 0, 0).unwrap();
+        let day = |n: u64| NaiveDate::from_ymd_opt(2026, 9, 1).unwrap() + chrono::Days::new(n);
+        let chiefs: Vec<ChiefRecord> = (0..(PARALLEL_FROM as i64 + 777))
+            .map(|i| ChiefRecord {
+                id: i,
+                town_id: i / 100,
+                code: format!("HZ{i:06}"),
+                name: format!("河长{i}"),
+                level: if i % 100 == 0 { "town" } else { "village" }.into(),
+                village_id: None,
+                village_name: None,
+                phone: None,
+                tenure: Tenure::new(day(i as u64 % 60), (i % 7 == 0).then(|| day(90))).unwrap(),
+                exemptions: if i % 5 == 0 {
+                    vec![DateRange::new(day(40), day(40 + i as u64 % 10)).unwrap()]
+                } else {
+                    vec![]
+                },
+                valid_by_week: weeks
+                    .iter()
+                    .enumerate()
+                    .filter(|(w, _)| !(i as usize + w).is_multiple_of(3))
+                    .map(|(_, w)| (*w, 1 + (i % 2) as u32))
+                    .collect(),
+            })
+            .collect();
+        let expected: Vec<(i64, ComplianceSummary)> = chiefs
+            .iter()
+            .map(|c| {
+                let s = summarize(
+                    weeks.iter().copied(),
+                    &c.tenure,
+                    &c.exemptions,
+                    &c.valid_by_week,
+                    now,
+                );
+                (c.id, s)
+            })
+            .collect();
+        let report = quarter_report(quarter, chiefs, now);
+        assert_eq!(report.chiefs.len(), expected.len());
+        for (row, (id, s)) in report.chiefs.iter().zip(&expected) {
+            assert_eq!(row.chief_id, *id);
+            assert_eq!(row.weeks, s.weeks);
+            assert_eq!(
+                (
+                    row.compliant,
+                    row.exempt,
+                    row.missed,
+                    row.pending,
+                    row.required
+                ),
+                (s.compliant, s.exempt, s.missed, s.pending, s.required)
+            );
+            assert_eq!(row.rate, s.rate);
+        }
+    }
 }
