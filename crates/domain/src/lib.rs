@@ -11,6 +11,7 @@ pub mod patrol;
 pub mod read;
 pub mod scoring;
 pub mod similarity;
+pub mod synth;
 pub mod time;
 pub mod track;
 pub mod validity;
