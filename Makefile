@@ -1,21 +1,46 @@
-# riverchief — the two commands a newcomer needs: `make run`, `make test`.
+# riverchief — everyday commands. `make help` lists them.
+#
+# The database: `make run` uses the embedded cluster in $(DATA_DIR) unless
+# DATABASE_URL is set; tests use DATABASE_URL when set, otherwise a shared
+# private cluster in $(TEST_PG_DIR) that stays up between runs for speed and
+# is stopped at the end of `make test` (or by `make test-db-stop`).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
 CARGO ?= cargo
-LISTEN ?= 127.0.0.1:8080
 
-.PHONY: run test test-rust test-browser lint bench fuzz deps test-db-stop clean-data
+# Same default as `riverchief serve`.
+DATA_DIR ?= $(or $(RIVERCHIEF_DATA_DIR),.riverchief)
+TEST_PG_DIR := $(or $(CARGO_TARGET_DIR),target)/test-pg
 
-## Bring the service up with the demo town on the embedded database.
-run: deps
-	$(CARGO) build --release -p riverchief
-	RIVERCHIEF_LISTEN=$(LISTEN) ./target/release/riverchief serve --demo
+.DEFAULT_GOAL := help
+.PHONY: help deps run test test-rust test-browser lint fmt bench test-db-stop clean-data
 
-## Every test: Rust unit, database and end-to-end tests, then the browser tests.
-## The private test cluster is stopped afterwards, whatever the outcome.
+help:
+	@echo "make run           install what is missing, then serve the demo town on http://127.0.0.1:8080"
+	@echo "make test          all tests (Rust, then browser tests if present); stops the test database after"
+	@echo "make lint          rustfmt check and clippy with warnings as errors"
+	@echo "make fmt           format the code"
+	@echo "make bench         criterion benches (and the load test, once it exists)"
+	@echo "make deps          install system and npm dependencies (.ci/install-deps.sh)"
+	@echo "make test-db-stop  stop the shared test PostgreSQL in $(TEST_PG_DIR)"
+	@echo "make clean-data    stop and delete the embedded database in $(DATA_DIR)"
+
+deps:
+	.ci/install-deps.sh
+
+run:
+	.ci/install-deps.sh --runtime
+	$(CARGO) run -p riverchief --release -- serve --demo
+
+# Browser tests run even when Rust tests failed (more to read in one CI
+# run); the test cluster is stopped in every case; the first failure's exit
+# status is the result.
 test:
 	@status=0; \
 	$(MAKE) --no-print-directory test-rust || status=$$?; \
-	if [ $$status -eq 0 ]; then $(MAKE) --no-print-directory test-browser || status=$$?; fi; \
-	$(MAKE) --no-print-directory test-db-stop; \
+	$(MAKE) --no-print-directory test-browser || { s=$$?; [ $$status -ne 0 ] || status=$$s; }; \
+	$(MAKE) --no-print-directory test-db-stop || true; \
 	exit $$status
 
 test-rust:
@@ -23,26 +48,29 @@ test-rust:
 
 test-browser:
 	@if [ -f tests/browser/package.json ]; then \
-		[ -d tests/browser/node_modules ] || (cd tests/browser && npm ci --no-audit --no-fund); \
-		$(CARGO) build -p riverchief; \
+		echo "browser tests (tests/browser)"; \
 		cd tests/browser && npm test; \
-	else echo "no browser tests"; fi
+	else \
+		echo "browser tests: none yet (tests/browser/package.json is absent)"; \
+	fi
 
 lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-## Criterion benches (each beside its baseline) and the load test when present.
+fmt:
+	$(CARGO) fmt --all
+
 bench:
 	$(CARGO) bench --workspace
-	@if [ -x tests/load/run.sh ]; then tests/load/run.sh; fi
-
-## PostgreSQL + PostGIS (and Chromium for the browser tests) when missing.
-deps:
-	@bash .ci/install-deps.sh
+	@if [ -x tests/load/run ]; then \
+		tests/load/run; \
+	else \
+		echo "load test: none yet (tests/load/run is absent)"; \
+	fi
 
 test-db-stop:
-	@bash .ci/stop-test-db.sh
+	.ci/embedded-pg.sh stop "$(TEST_PG_DIR)"
 
 clean-data:
-	rm -rf .riverchief
+	.ci/embedded-pg.sh clean "$(DATA_DIR)"

@@ -5,6 +5,8 @@ use serde_json::{Value, json};
 use std::net::SocketAddr;
 use store::testing::TestDb;
 
+pub mod issues;
+
 /// A running server on 127.0.0.1 with its own database.
 pub struct TestServer {
     pub base: String,

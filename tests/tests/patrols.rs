@@ -396,3 +396,53 @@ async fn coverage_agrees_with_postgis() {
         "ours {ours} vs PostGIS {postgis}"
     );
 }
+
+/// A town's admin changes a threshold; later patrols are judged by it.
+#[tokio::test]
+async fn town_rules_are_settable_by_admins_and_apply_to_new_patrols() {
+    let server = TestServer::with_demo().await;
+    let admin = server.login(logins::ADMIN.0, logins::ADMIN.1).await;
+    let chief = server.login(logins::CHIEF_1.0, logins::CHIEF_1.1).await;
+    let town_id = server.get("/api/v1/towns", Some(&admin)).await.1[0]["id"]
+        .as_i64()
+        .unwrap();
+    let path = format!("/api/v1/towns/{town_id}/rules");
+    let (status, rules) = server.get(&path, Some(&chief)).await;
+    assert_eq!(status, 200);
+    assert_eq!(rules["effective"]["min_coverage"], 0.5);
+    let put = |token: &str, body: Value| {
+        send(
+            server
+                .client
+                .put(server.url(&path))
+                .bearer_auth(token.to_owned())
+                .json(&body),
+        )
+    };
+    assert_eq!(
+        put(&chief, serde_json::json!({"min_coverage": 0.2}))
+            .await
+            .0,
+        403
+    );
+    let (status, body) = put(&admin, serde_json::json!({"min_coverage": 1.5})).await;
+    assert_eq!(
+        (status, body["error"]["details"]["field"].as_str()),
+        (422, Some("rules"))
+    );
+    let (status, body) = put(&admin, serde_json::json!({"min_coverage": 0.2})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["effective"]["min_coverage"], 0.2);
+    assert_eq!(body["effective"]["min_length_m"], 500.0);
+    // A third of the reach is now enough.
+    let third = gpx(&walk(
+        &demo_reach(1)[..9],
+        Utc::now() - Duration::hours(6),
+        3.0,
+        5,
+        3.0,
+    ));
+    let (status, patrol) = upload(&server, &chief, third, "application/gpx+xml", "").await;
+    assert_eq!(status, 201);
+    assert_eq!(patrol["valid"], true, "{patrol}");
+}

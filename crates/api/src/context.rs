@@ -20,6 +20,12 @@ pub struct Config {
     pub max_json_bytes: usize,
     /// How long a login token lives.
     pub token_ttl: Duration,
+    /// Largest accepted photo (each one).
+    pub max_photo_bytes: usize,
+    /// Most photos on one issue report.
+    pub max_photos: usize,
+    /// Open311 requests one client address may post per hour.
+    pub open311_posts_per_hour: usize,
 }
 
 impl Default for Config {
@@ -30,6 +36,9 @@ impl Default for Config {
             max_track_bytes: 20 * 1024 * 1024,
             max_json_bytes: 20 * 1024 * 1024,
             token_ttl: Duration::from_secs(30 * 24 * 3600),
+            max_photo_bytes: 10 * 1024 * 1024,
+            max_photos: 6,
+            open311_posts_per_hour: 20,
         }
     }
 }
@@ -50,6 +59,8 @@ pub struct ApiContext {
     pub pool: store::PgPool,
     pub config: Arc<Config>,
     pub login_limiter: Arc<RateLimiter>,
+    /// Anonymous Open311 posts per client address.
+    pub open311_limiter: Arc<RateLimiter>,
     pub metrics: Arc<Metrics>,
 }
 
@@ -57,10 +68,14 @@ impl ApiContext {
     pub fn new(pool: store::PgPool, config: Config) -> Self {
         Self {
             pool,
-            config: Arc::new(config),
             // 10 failed logins per login or per address in 15 minutes.
             login_limiter: Arc::new(RateLimiter::new(10, Duration::from_secs(15 * 60))),
+            open311_limiter: Arc::new(RateLimiter::new(
+                config.open311_posts_per_hour,
+                Duration::from_secs(3600),
+            )),
             metrics: Arc::new(Metrics::default()),
+            config: Arc::new(config),
         }
     }
 }

@@ -27,6 +27,9 @@ pub enum ApiError {
     },
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// An issue action not allowed in the issue's current state.
+    #[error("{0}")]
+    InvalidTransition(domain::issues::InvalidTransition),
     #[error("{0}")]
     PayloadTooLarge(String),
     #[error("{0}")]
@@ -35,6 +38,8 @@ pub enum ApiError {
     TooManyRequests { message: String, retry_after_s: u64 },
     #[error("the database is unavailable; try again shortly")]
     Unavailable,
+    #[error("the request took too long; zoom in or try again shortly")]
+    Timeout,
     #[error("internal error")]
     Internal(String),
 }
@@ -89,12 +94,17 @@ impl ApiError {
             Self::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, code),
             Self::Unprocessable { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code),
             Self::Conflict { code, .. } => (StatusCode::CONFLICT, code),
+            Self::InvalidTransition(_) => (
+                StatusCode::CONFLICT,
+                domain::issues::InvalidTransition::CODE,
+            ),
             Self::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             Self::UnsupportedMediaType(_) => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
             }
             Self::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
             Self::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable"),
+            Self::Timeout => (StatusCode::SERVICE_UNAVAILABLE, "timeout"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -108,6 +118,9 @@ impl IntoResponse for ApiError {
         }
         let details = match &self {
             Self::Unprocessable { details, .. } => details.clone(),
+            Self::InvalidTransition(e) => json!({
+                "status": e.status, "level": e.level, "action": e.action, "allowed": e.allowed,
+            }),
             _ => Value::Null,
         };
         let body = Json(json!({
@@ -126,6 +139,68 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// The two encodings of the Open311 GeoReport v2 API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Open311Format {
+    Json,
+    Xml,
+}
+
+impl Open311Format {
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Self::Json => "application/json; charset=utf-8",
+            Self::Xml => "text/xml; charset=utf-8",
+        }
+    }
+}
+
+/// An error of the public Open311 API, in the spec's format:
+/// `[{"code": 400, "description": "..."}]` or
+/// `<errors><error><code>400</code><description>…</description></error></errors>`,
+/// with the HTTP status the wrapped [`ApiError`] chooses.
+#[derive(Debug)]
+pub struct Open311Error {
+    pub error: ApiError,
+    pub format: Open311Format,
+}
+
+impl IntoResponse for Open311Error {
+    fn into_response(self) -> Response {
+        let (status, _) = self.error.status_and_code();
+        let description = match &self.error {
+            ApiError::Internal(detail) => {
+                tracing::error!(%detail, "internal error");
+                "internal error".to_owned()
+            }
+            other => other.to_string(),
+        };
+        let errors = [domain::open311::Open311Error::new(
+            status.as_u16(),
+            description,
+        )];
+        let body = match self.format {
+            Open311Format::Json => serde_json::to_string(&errors).unwrap_or_default(),
+            Open311Format::Xml => domain::open311::errors_xml(&errors),
+        };
+        let mut response = (
+            status,
+            [(axum::http::header::CONTENT_TYPE, self.format.content_type())],
+            body,
+        )
+            .into_response();
+        let retry_after = match self.error {
+            ApiError::TooManyRequests { retry_after_s, .. } => Some(retry_after_s),
+            ApiError::Unavailable => Some(5),
+            _ => None,
+        };
+        if let Some(s) = retry_after {
+            response.headers_mut().insert("retry-after", s.into());
+        }
+        response
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
@@ -136,6 +211,7 @@ impl From<StoreError> for ApiError {
                 tracing::warn!(error = %e, "database unavailable");
                 Self::Unavailable
             }
+            StoreError::Timeout => Self::Timeout,
             StoreError::Database(e) => Self::Internal(e.to_string()),
         }
     }

@@ -3,14 +3,23 @@
 //! Handlers are thin: parse, call domain/storage, respond.
 
 pub mod auth;
+pub mod compliance;
 pub mod context;
 pub mod error;
+pub mod exemptions;
 pub mod import;
+pub mod issues;
 pub mod limits;
 pub mod metrics;
+pub mod open311;
 pub mod ops;
 pub mod patrols;
+pub mod photos;
+pub mod reports;
 pub mod roster;
+pub mod rules;
+pub mod stats;
+pub mod tiles;
 mod web;
 
 use axum::Router;
@@ -36,7 +45,12 @@ pub use error::ApiError;
         (name = "auth", description = "登录 / login"),
         (name = "roster", description = "河长名册与河段 / roster and reaches"),
         (name = "patrols", description = "巡河记录 / patrols"),
+        (name = "reports", description = "考核报表 / assessment reports"),
+        (name = "map", description = "地图 / map tiles and GeoJSON"),
         (name = "operations", description = "运维 / operations"),
+        (name = "compliance", description = "每周巡河达标、请假与统计 / weekly compliance, exemptions and figures"),
+        (name = "issues", description = "问题上报与处置 / problems on the river and their dispatch"),
+        (name = "open311", description = "群众诉求 / public complaints, Open311 GeoReport v2 (no login)"),
     )
 )]
 struct ApiDoc;
@@ -73,10 +87,48 @@ fn api_routes() -> OpenApiRouter<ApiContext> {
         .routes(routes!(roster::get_reach))
         .routes(routes!(roster::list_assignments, roster::create_assignment))
         .routes(routes!(import::import_town))
+        .routes(routes!(rules::get_rules, rules::set_rules))
         .routes(routes!(patrols::upload, patrols::list))
         .routes(routes!(patrols::detail))
         .routes(routes!(patrols::track))
         .routes(routes!(patrols::original))
+        .routes(routes!(compliance::get_compliance))
+        .routes(routes!(compliance::get_overdue))
+        .routes(routes!(
+            compliance::set_override,
+            compliance::clear_override
+        ))
+        .routes(routes!(
+            exemptions::list_exemptions,
+            exemptions::create_exemption
+        ))
+        .routes(routes!(
+            exemptions::get_exemption,
+            exemptions::delete_exemption
+        ))
+        .routes(routes!(stats::get_stats))
+        .merge(issue_routes())
+}
+
+/// Issues and Open311. Reporting streams photos and limits each one (and
+/// the number of fields) itself, so the general body limit is lifted there.
+fn issue_routes() -> OpenApiRouter<ApiContext> {
+    OpenApiRouter::new()
+        .routes(routes!(issues::create_issue, issues::list_issues))
+        .layer(DefaultBodyLimit::disable())
+        .routes(routes!(issues::get_issue))
+        .routes(routes!(issues::transition))
+        .routes(routes!(issues::get_photo))
+        .routes(routes!(issues::list_categories))
+        .routes(routes!(open311::services_json))
+        .routes(routes!(open311::services_xml))
+        .routes(routes!(open311::post_json, open311::list_json))
+        .routes(routes!(open311::post_xml, open311::list_xml))
+        .routes(routes!(open311::get_request))
+        .routes(routes!(open311::media))
+        .routes(routes!(reports::quarterly))
+        .routes(routes!(reports::chief))
+        .routes(routes!(tiles::tile))
 }
 
 /// The OpenAPI document (also served at `/openapi.json`).

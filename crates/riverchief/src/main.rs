@@ -1,6 +1,7 @@
 //! `riverchief`: the command line. Wires storage and the HTTP API together;
 //! no logic of its own beyond choosing what to run.
 
+mod compliance;
 mod db;
 
 use anyhow::Context;
@@ -48,6 +49,36 @@ enum Command {
     },
     /// Load the demo town 牛栏江镇 (idempotent) and print its logins.
     Demo,
+    /// Show or set a town's patrol rule thresholds.
+    Rules {
+        /// The town's 9-digit code (default: the only town).
+        #[arg(long)]
+        town: Option<String>,
+        /// New overrides as a JSON object, e.g. '{"min_coverage": 0.6}'; omit to show.
+        #[arg(long)]
+        set: Option<String>,
+    },
+    /// Print the weekly compliance table (default: the week in progress),
+    /// a quarter's matrix, or the chiefs without a valid patrol yet this week.
+    Compliance {
+        /// ISO week in CST, e.g. 2026-W48.
+        #[arg(long, conflicts_with_all = ["quarter", "overdue"])]
+        week: Option<domain::time::IsoWeek>,
+        /// Quarter of weeks, e.g. 2026-Q4.
+        #[arg(long, conflicts_with = "overdue")]
+        quarter: Option<domain::time::Quarter>,
+        /// The overdue list of the week in progress.
+        #[arg(long)]
+        overdue: bool,
+        /// Only this town (9-digit code).
+        #[arg(long)]
+        town: Option<String>,
+    },
+    /// Produce reports.
+    Report {
+        #[command(subcommand)]
+        what: ReportWhat,
+    },
     /// Manage accounts.
     User {
         #[command(subcommand)]
@@ -61,6 +92,25 @@ enum ImportWhat {
     Town {
         /// The JSON file.
         file: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReportWhat {
+    /// The quarterly assessment per chief, party branch and town.
+    Quarterly {
+        /// e.g. 2026-Q3.
+        #[arg(long)]
+        quarter: String,
+        /// csv | xlsx | json (pdf: not yet supported).
+        #[arg(long, default_value = "csv")]
+        format: String,
+        /// Output file.
+        #[arg(long)]
+        out: PathBuf,
+        /// The town's 9-digit code; default: the only town.
+        #[arg(long)]
+        town: Option<String>,
     },
 }
 
@@ -150,12 +200,61 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             closed
         }
+        Command::Report {
+            what:
+                ReportWhat::Quarterly {
+                    quarter,
+                    format,
+                    out,
+                    town,
+                },
+        } => {
+            let quarter: domain::time::Quarter = quarter
+                .parse()
+                .map_err(|e| anyhow::anyhow!("--quarter: {e}"))?;
+            if !matches!(format.as_str(), "csv" | "xlsx" | "json") {
+                anyhow::bail!(
+                    "--format {format}: not supported; use csv, xlsx or json (pdf is not yet supported)"
+                );
+            }
+            let db = db::Database::open(&cli.data_dir).await?;
+            let result = report_quarterly(&db.pool, quarter, &format, town.as_deref()).await;
+            let closed = db.close().await;
+            let bytes = result?;
+            std::fs::write(&out, &bytes)
+                .with_context(|| format!("cannot write {}", out.display()))?;
+            println!("wrote {} ({} bytes)", out.display(), bytes.len());
+            closed
+        }
         Command::Demo => {
             let db = db::Database::open(&cli.data_dir).await?;
             let result = store::demo::load(&db.pool).await;
             let closed = db.close().await;
             print_logins(&result?);
             closed
+        }
+        Command::Rules { town, set } => {
+            let db = db::Database::open(&cli.data_dir).await?;
+            let result = rules(&db.pool, town.as_deref(), set.as_deref()).await;
+            let closed = db.close().await;
+            println!("{}", result?);
+            closed
+        }
+        Command::Compliance {
+            week,
+            quarter,
+            overdue,
+            town,
+        } => {
+            let view = match (week, quarter, overdue) {
+                (_, _, true) => compliance::View::Overdue,
+                (_, Some(q), false) => compliance::View::Quarter(q),
+                (week, None, false) => compliance::View::Week(week),
+            };
+            let db = db::Database::open(&cli.data_dir).await?;
+            let result = compliance::run(&db.pool, view, town.as_deref()).await;
+            let closed = db.close().await;
+            result.and(closed)
         }
         Command::User {
             action:
@@ -235,6 +334,39 @@ async fn shutdown_signal() {
     }
 }
 
+async fn town_id(pool: &store::PgPool, code: Option<&str>) -> anyhow::Result<i64> {
+    let towns = store::roster::towns(pool, None).await?;
+    match code {
+        Some(code) => towns
+            .iter()
+            .find(|t| t.code == code)
+            .map(|t| t.id)
+            .ok_or_else(|| anyhow::anyhow!("no town with code {code}")),
+        None if towns.len() == 1 => Ok(towns[0].id),
+        None => anyhow::bail!(
+            "there are {} towns: say which with --town CODE",
+            towns.len()
+        ),
+    }
+}
+
+async fn rules(
+    pool: &store::PgPool,
+    town: Option<&str>,
+    set: Option<&str>,
+) -> anyhow::Result<String> {
+    let town_id = town_id(pool, town).await?;
+    let rules = match set {
+        Some(json) => {
+            let overrides: serde_json::Value = serde_json::from_str(json)
+                .map_err(|e| anyhow::anyhow!("--set is not JSON: {e}"))?;
+            store::rules::set(pool, town_id, &overrides, None).await?
+        }
+        None => store::rules::get(pool, town_id).await?.1,
+    };
+    Ok(serde_json::to_string_pretty(&rules)?)
+}
+
 async fn add_user(
     pool: &store::PgPool,
     login: &str,
@@ -295,4 +427,30 @@ fn print_logins(logins: &[store::demo::DemoLogin]) {
     for l in logins {
         println!("  {:<10} {:<20} {}", l.login, l.password, l.what);
     }
+}
+
+async fn report_quarterly(
+    pool: &store::PgPool,
+    quarter: domain::time::Quarter,
+    format: &str,
+    town: Option<&str>,
+) -> anyhow::Result<Vec<u8>> {
+    let towns = store::roster::towns(pool, None).await?;
+    let town = match town {
+        Some(code) => towns
+            .iter()
+            .find(|t| t.code == code)
+            .ok_or_else(|| anyhow::anyhow!("--town {code}: no such town"))?,
+        None => match towns.as_slice() {
+            [one] => one,
+            [] => anyhow::bail!("no town yet: import one first"),
+            _ => anyhow::bail!("several towns: name one with --town CODE"),
+        },
+    };
+    let report = store::reports::quarterly(pool, town.id, quarter, chrono::Utc::now()).await?;
+    Ok(match format {
+        "csv" => api::reports::to_csv(&report)?,
+        "xlsx" => api::reports::to_xlsx(&report)?,
+        _ => serde_json::to_vec_pretty(&report)?,
+    })
 }

@@ -176,13 +176,11 @@ pub enum EmbeddedError {
     },
 }
 
-fn io_err<'a>(
-    action: &'static str,
-    path: &'a Path,
-) -> impl FnOnce(io::Error) -> EmbeddedError + 'a {
+fn io_err(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> EmbeddedError {
+    let path = path.to_path_buf();
     move |source| EmbeddedError::Io {
         action,
-        path: path.to_path_buf(),
+        path,
         source,
     }
 }
@@ -493,6 +491,7 @@ impl EmbeddedCluster {
     /// Starts the server unless it already runs with our socket directory.
     /// Returns whether it was started now.
     async fn ensure_running(&self) -> Result<bool, EmbeddedError> {
+        self.clear_zombie_lock_files().await?;
         if self.status().await? {
             let pid_file = self.pgdata.join("postmaster.pid");
             let sockets = tokio::fs::read_to_string(&pid_file)
@@ -531,6 +530,40 @@ impl EmbeddedCluster {
         }
         tracing::info!(pgdata = %self.pgdata.display(), "started the embedded PostgreSQL");
         Ok(true)
+    }
+
+    /// A killed postmaster stays a zombie until its parent (init, by then)
+    /// reaps it, and some container inits are slow or never do. `pg_ctl` and
+    /// `postgres` take a zombie's pid for a live server and refuse to start;
+    /// a zombie holds no resources, so its lock files can go.
+    async fn clear_zombie_lock_files(&self) -> Result<(), EmbeddedError> {
+        let pid_file = self.pgdata.join("postmaster.pid");
+        let Some(pid) = tokio::fs::read_to_string(&pid_file)
+            .await
+            .ok()
+            .and_then(|s| s.lines().next()?.trim().parse::<u32>().ok())
+        else {
+            return Ok(());
+        };
+        for _ in 0..30 {
+            if !is_zombie(pid).await {
+                return Ok(());
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        tracing::warn!(
+            pid,
+            "the previous PostgreSQL server is dead (a zombie): removing its lock files"
+        );
+        let socket_lock = self.socket_dir.join(format!(".s.PGSQL.{PORT}.lock"));
+        for file in [pid_file, socket_lock] {
+            match tokio::fs::remove_file(&file).await {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io_err("remove", &file)(e)),
+            }
+        }
+        Ok(())
     }
 
     /// `pg_ctl status`: `true` when a server runs on PGDATA.
@@ -572,8 +605,9 @@ impl EmbeddedCluster {
                 .execute(&mut admin)
                 .await
             {
-                // Lost a race with another process creating it: fine.
-                if !is_code(&e, "42P04") {
+                // Lost a race with another process creating it: fine
+                // (duplicate_database, or unique_violation in pg_database).
+                if !is_code(&e, "42P04") && !is_code(&e, "23505") {
                     return Err(sql_err(e));
                 }
             }
@@ -702,6 +736,18 @@ pub(crate) async fn ensure_postgis(conn: &mut PgConnection) -> Result<(), Postgi
         Err(e) if is_code(&e, "23505") || is_code(&e, "42710") => Ok(()),
         Err(e) => Err(PostgisError::Sql(e)),
     }
+}
+
+/// Whether process `pid` has exited but not been reaped yet.
+async fn is_zombie(pid: u32) -> bool {
+    tokio::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .await
+        .is_ok_and(|stat| {
+            // "pid (comm) state …": comm may contain spaces and parentheses.
+            stat.rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().next())
+                == Some("Z")
+        })
 }
 
 /// Whether `e` is a database error with this SQLSTATE.
@@ -999,6 +1045,21 @@ fn log_errors(log: &Path) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn messages_say_what_to_install() {
+        let e = EmbeddedError::PostgisMissing { major: 16 };
+        assert_eq!(
+            e.to_string(),
+            "PostGIS is not installed for PostgreSQL 16: apt-get install postgresql-16-postgis-3"
+        );
+        let e = EmbeddedError::PostgresNotFound {
+            searched: "/usr/lib/postgresql/15/bin".into(),
+        };
+        let message = e.to_string();
+        assert!(message.contains("apt-get install postgresql-15 postgresql-15-postgis-3"));
+        assert!(!message.contains('\n'));
+    }
 
     #[test]
     fn parses_the_major_version() {

@@ -16,6 +16,9 @@ pub enum StoreError {
     /// The database cannot be reached right now; retrying later may work.
     #[error("the database is unavailable: {0}")]
     Unavailable(sqlx::Error),
+    /// The statement ran past its `statement_timeout` (57014).
+    #[error("the query took too long")]
+    Timeout,
     /// Any other database failure (a bug or a broken database).
     #[error("database error: {0}")]
     Database(sqlx::Error),
@@ -44,6 +47,9 @@ impl From<sqlx::Error> for StoreError {
                 }) =>
             {
                 Self::Unavailable(e)
+            }
+            sqlx::Error::Database(ref db) if db.code().is_some_and(|c| c == "57014") => {
+                Self::Timeout
             }
             other => Self::Database(other),
         }

@@ -3,14 +3,21 @@
 
 pub mod audit;
 pub mod auth;
+pub mod compliance;
 pub mod demo;
 pub mod embedded;
 pub mod error;
+pub mod exemptions;
 pub mod import;
+pub mod issues;
 pub mod patrols;
 mod pool;
+pub mod reports;
 pub mod roster;
+pub mod rules;
+pub mod stats;
 pub mod testing;
+pub mod tiles;
 
 pub use error::StoreError;
 pub use pool::{ACQUIRE_TIMEOUT, MAX_CONNECTIONS, connect, migrate};

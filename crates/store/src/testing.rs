@@ -346,20 +346,28 @@ async fn build_template(
 
 /// PostGIS and the migrations, in the database at `url`.
 async fn migrate_new_database(url: &str) -> Result<(), String> {
-    let mut conn = PgConnection::connect(url)
+    // A one-connection pool rather than a `PgConnection`: `Migrator::run`
+    // on `&mut PgConnection` makes the future's `Send` unprovable
+    // ("implementation of `Acquire` is not general enough"), and
+    // `fresh_database()` must be spawnable.
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .connect(url)
         .await
         .map_err(|e| format!("cannot connect to {url}: {e}"))?;
-    embedded::ensure_postgis(&mut conn).await.map_err(|e| match e {
-        PostgisError::Missing => {
-            "PostGIS is not installed on the test database server: apt-get install postgresql-15-postgis-3 (use the server's major version)".to_owned()
-        }
-        PostgisError::Sql(e) => format!("CREATE EXTENSION postgis: {e}"),
-    })?;
-    MIGRATOR
-        .run(&mut conn)
+    let mut conn = pool.acquire().await.map_err(|e| e.to_string())?;
+    embedded::ensure_postgis(&mut conn)
         .await
-        .map_err(|e| format!("migrations failed: {e}"))?;
-    conn.close().await.map_err(|e| e.to_string())
+        .map_err(|e| match e {
+            PostgisError::Missing => "PostGIS is not installed on the test database server: \
+             apt-get install postgresql-15-postgis-3 (with the server's major version)"
+                .to_owned(),
+            PostgisError::Sql(e) => format!("CREATE EXTENSION postgis: {e}"),
+        })?;
+    drop(conn);
+    let migrated = MIGRATOR.run(&pool).await;
+    pool.close().await;
+    migrated.map_err(|e| format!("migrations failed: {e}"))
 }
 
 /// Hex digest over the versions and checksums of all migrations.

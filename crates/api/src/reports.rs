@@ -1,0 +1,327 @@
+//! The quarterly assessment report (季度考核) as JSON, CSV (UTF-8 with BOM,
+//! for Excel on Chinese Windows) and XLSX, plus the per-chief drill-down.
+//! Admins and assessors only.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use domain::compliance::WeekStatus;
+use domain::report::{Figures, QuarterlyReport};
+use domain::time::Quarter;
+use serde::Deserialize;
+use store::auth::Role;
+use utoipa::IntoParams;
+
+use crate::auth::AuthUser;
+use crate::context::ApiContext;
+use crate::error::{ApiError, ApiPath, ApiQuery, ApiResult};
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ReportQuery {
+    /// e.g. `2026-Q4`.
+    pub quarter: String,
+    /// `json` (default), `csv` or `xlsx`.
+    pub format: Option<String>,
+    /// For admins of several towns.
+    pub town_id: Option<i64>,
+}
+
+fn parse_quarter(s: &str) -> ApiResult<Quarter> {
+    s.parse::<Quarter>().map_err(|e| ApiError::BadRequest {
+        code: "invalid_quarter",
+        message: e.to_string(),
+    })
+}
+
+async fn town_for(ctx: &ApiContext, auth: &AuthUser, asked: Option<i64>) -> ApiResult<i64> {
+    let scoped = crate::roster::RosterFilter {
+        town_id: asked,
+        ..Default::default()
+    }
+    .town(auth)?;
+    if let Some(t) = scoped {
+        return Ok(t);
+    }
+    let towns = store::roster::towns(&ctx.pool, None).await?;
+    match towns.as_slice() {
+        [one] => Ok(one.id),
+        [] => Err(ApiError::not_found("town")),
+        _ => Err(ApiError::BadRequest {
+            code: "town_required",
+            message: "several towns: name one with ?town_id=".into(),
+        }),
+    }
+}
+
+/// The quarterly assessment per chief, per party branch and for the town.
+#[utoipa::path(get, path = "/api/v1/reports/quarterly", tag = "reports", params(ReportQuery),
+    responses((status = 200, description = "JSON, CSV or XLSX"), (status = 400), (status = 401), (status = 403)),
+    security(("bearer" = [])))]
+pub async fn quarterly(
+    State(ctx): State<ApiContext>,
+    auth: AuthUser,
+    ApiQuery(q): ApiQuery<ReportQuery>,
+) -> ApiResult<Response> {
+    auth.require(&[Role::Admin, Role::Assessor])?;
+    let quarter = parse_quarter(&q.quarter)?;
+    let format = q.format.as_deref().unwrap_or("json");
+    if !matches!(format, "json" | "csv" | "xlsx" | "pdf") {
+        return Err(ApiError::BadRequest {
+            code: "invalid_format",
+            message: format!("format `{format}`: expected json, csv or xlsx"),
+        });
+    }
+    let town_id = town_for(&ctx, &auth, q.town_id).await?;
+    let report = store::reports::quarterly(&ctx.pool, town_id, quarter, Utc::now()).await?;
+    let file = |ext: &str| format!("attachment; filename=\"riverchief-{quarter}.{ext}\"");
+    match format {
+        "csv" => Ok((
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+                (header::CONTENT_DISPOSITION, file("csv")),
+            ],
+            to_csv(&report).map_err(|e| ApiError::Internal(e.to_string()))?,
+        )
+            .into_response()),
+        "xlsx" => Ok((
+            [
+                (
+                    header::CONTENT_TYPE,
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_owned(),
+                ),
+                (header::CONTENT_DISPOSITION, file("xlsx")),
+            ],
+            to_xlsx(&report).map_err(|e| ApiError::Internal(e.to_string()))?,
+        )
+            .into_response()),
+        "pdf" => Err(ApiError::unprocessable(
+            "format_not_supported",
+            "PDF is not yet supported: use csv or xlsx",
+        )),
+        _ => Ok(Json(report).into_response()),
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ChiefQuery {
+    /// e.g. `2026-Q4`.
+    pub quarter: String,
+}
+
+/// One chief's quarter week by week, with the patrols behind each status.
+#[utoipa::path(get, path = "/api/v1/reports/quarterly/chiefs/{id}", tag = "reports",
+    params(("id" = i64, Path), ChiefQuery),
+    responses((status = 200, body = store::reports::ChiefQuarter), (status = 400), (status = 401), (status = 403), (status = 404)),
+    security(("bearer" = [])))]
+pub async fn chief(
+    State(ctx): State<ApiContext>,
+    auth: AuthUser,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<ChiefQuery>,
+) -> ApiResult<Json<store::reports::ChiefQuarter>> {
+    auth.require(&[Role::Admin, Role::Assessor])?;
+    let quarter = parse_quarter(&q.quarter)?;
+    let detail = store::reports::chief_quarter(&ctx.pool, id, quarter, Utc::now()).await?;
+    auth.check_town(detail.town_id, "chief")?;
+    Ok(Json(detail))
+}
+
+/// Column headers of the chief sheet / CSV.
+pub const CHIEF_HEADERS: [&str; 18] = [
+    "河长",
+    "级别",
+    "村",
+    "党支部",
+    "在任周数",
+    "应巡周数",
+    "达标周数",
+    "免巡周数",
+    "未巡周数",
+    "达标率",
+    "有效巡河次数",
+    "巡河里程(km)",
+    "巡河时长(h)",
+    "发现问题",
+    "解决问题",
+    "按期解决",
+    "得分",
+    "排名",
+];
+
+/// A rate as a percentage with one decimal, "—" when nothing was required.
+pub fn rate_text(rate: Option<f64>) -> String {
+    rate.map_or_else(|| "—".to_owned(), |r| format!("{:.1}%", r * 100.0))
+}
+
+fn level_zh(level: &str) -> &'static str {
+    if level == "town" { "镇级" } else { "村级" }
+}
+
+fn figure_cells(f: &Figures) -> Vec<String> {
+    vec![
+        f.in_office.to_string(),
+        f.required.to_string(),
+        f.compliant.to_string(),
+        f.exempt.to_string(),
+        f.missed.to_string(),
+        rate_text(f.rate),
+        f.valid_patrols.to_string(),
+        format!("{:.2}", f.km),
+        format!("{:.2}", f.hours),
+        f.issues_found.to_string(),
+        f.resolved.to_string(),
+        f.resolved_on_time.to_string(),
+    ]
+}
+
+/// The chief rows as CSV: UTF-8 with a BOM, Chinese headers.
+pub fn to_csv(report: &QuarterlyReport) -> Result<Vec<u8>, csv::Error> {
+    let mut out = "\u{FEFF}".as_bytes().to_vec();
+    {
+        let mut w = csv::Writer::from_writer(&mut out);
+        w.write_record(CHIEF_HEADERS)?;
+        for c in &report.chiefs {
+            let mut row = vec![
+                c.name.clone(),
+                level_zh(&c.level).to_owned(),
+                c.village.clone().unwrap_or_default(),
+                c.branch.clone().unwrap_or_default(),
+            ];
+            row.extend(figure_cells(&c.figures));
+            row.push(format!("{:.2}", c.score.total));
+            row.push(c.rank.to_string());
+            w.write_record(&row)?;
+        }
+        w.flush()?;
+    }
+    Ok(out)
+}
+
+fn status_zh(s: WeekStatus) -> &'static str {
+    match s {
+        WeekStatus::NotInOffice => "未在任",
+        WeekStatus::Compliant => "达标",
+        WeekStatus::Exempt => "免巡",
+        WeekStatus::Pending => "进行中",
+        WeekStatus::Missed => "未巡",
+    }
+}
+
+/// The report as a workbook: 河长, 党支部, 汇总 and the 周明细 week matrix.
+pub fn to_xlsx(report: &QuarterlyReport) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+    use rust_xlsxwriter::{Color, Format, FormatAlign, FormatBorder, Workbook};
+    let mut book = Workbook::new();
+    let head = Format::new()
+        .set_bold()
+        .set_background_color(Color::RGB(0xDDEBF7))
+        .set_border(FormatBorder::Thin)
+        .set_align(FormatAlign::Center);
+
+    let sheet = book.add_worksheet().set_name("河长")?;
+    for (i, h) in CHIEF_HEADERS.iter().enumerate() {
+        sheet.write_with_format(0, i as u16, *h, &head)?;
+        sheet.set_column_width(i as u16, if i < 4 { 16 } else { 11 })?;
+    }
+    sheet.set_freeze_panes(1, 0)?;
+    for (r, c) in report.chiefs.iter().enumerate() {
+        let r = r as u32 + 1;
+        sheet.write(r, 0, &c.name)?;
+        sheet.write(r, 1, level_zh(&c.level))?;
+        sheet.write(r, 2, c.village.as_deref().unwrap_or(""))?;
+        sheet.write(r, 3, c.branch.as_deref().unwrap_or(""))?;
+        for (i, cell) in figure_cells(&c.figures).into_iter().enumerate() {
+            sheet.write(r, 4 + i as u16, cell)?;
+        }
+        sheet.write(r, 16, c.score.total)?;
+        sheet.write(r, 17, c.rank)?;
+    }
+
+    let sheet = book.add_worksheet().set_name("党支部")?;
+    let mut headers = vec!["党支部", "村", "河长人数"];
+    headers.extend_from_slice(&CHIEF_HEADERS[4..]);
+    for (i, h) in headers.iter().enumerate() {
+        sheet.write_with_format(0, i as u16, *h, &head)?;
+        sheet.set_column_width(i as u16, if i < 2 { 18 } else { 11 })?;
+    }
+    sheet.set_freeze_panes(1, 0)?;
+    for (r, b) in report.branches.iter().enumerate() {
+        let r = r as u32 + 1;
+        sheet.write(r, 0, &b.name)?;
+        sheet.write(r, 1, b.village.as_deref().unwrap_or(""))?;
+        sheet.write(r, 2, b.chiefs)?;
+        for (i, cell) in figure_cells(&b.figures).into_iter().enumerate() {
+            sheet.write(r, 3 + i as u16, cell)?;
+        }
+        sheet.write(r, 15, b.score.total)?;
+        sheet.write(r, 16, b.rank)?;
+    }
+
+    let sheet = book.add_worksheet().set_name("汇总")?;
+    let t = &report.town;
+    let f = &t.figures;
+    let rows: Vec<(&str, String)> = vec![
+        ("镇", t.name.clone()),
+        ("季度", report.quarter.to_string()),
+        ("周数", report.weeks.len().to_string()),
+        ("河长人数", t.chiefs.to_string()),
+        ("党支部数", t.branches.to_string()),
+        ("应巡周数", f.required.to_string()),
+        ("达标周数", f.compliant.to_string()),
+        ("免巡周数", f.exempt.to_string()),
+        ("未巡周数", f.missed.to_string()),
+        ("达标率", rate_text(f.rate)),
+        ("有效巡河次数", f.valid_patrols.to_string()),
+        ("巡河里程(km)", format!("{:.2}", f.km)),
+        ("巡河时长(h)", format!("{:.2}", f.hours)),
+        ("发现问题", f.issues_found.to_string()),
+        ("解决问题", f.resolved.to_string()),
+        ("按期解决", f.resolved_on_time.to_string()),
+        (
+            "平均得分",
+            t.mean_score.map_or("—".into(), |s| format!("{s:.2}")),
+        ),
+    ];
+    sheet.write_with_format(0, 0, "项目", &head)?;
+    sheet.write_with_format(0, 1, "数值", &head)?;
+    sheet.set_column_width(0, 16)?;
+    sheet.set_column_width(1, 20)?;
+    sheet.set_freeze_panes(1, 0)?;
+    for (r, (k, v)) in rows.iter().enumerate() {
+        sheet.write(r as u32 + 1, 0, *k)?;
+        sheet.write(r as u32 + 1, 1, v)?;
+    }
+
+    let sheet = book.add_worksheet().set_name("周明细")?;
+    let colour = |s: WeekStatus| {
+        let c = match s {
+            WeekStatus::Compliant => 0xC6EFCE,
+            WeekStatus::Missed => 0xFFC7CE,
+            WeekStatus::Exempt => 0xD9D9D9,
+            WeekStatus::Pending => 0xFFEB9C,
+            WeekStatus::NotInOffice => 0xFFFFFF,
+        };
+        Format::new()
+            .set_background_color(Color::RGB(c))
+            .set_border(FormatBorder::Thin)
+            .set_align(FormatAlign::Center)
+    };
+    sheet.write_with_format(0, 0, "河长", &head)?;
+    sheet.set_column_width(0, 16)?;
+    for (i, w) in report.weeks.iter().enumerate() {
+        sheet.write_with_format(0, i as u16 + 1, w.to_string(), &head)?;
+        sheet.set_column_width(i as u16 + 1, 10)?;
+    }
+    sheet.set_freeze_panes(1, 1)?;
+    for (r, c) in report.chiefs.iter().enumerate() {
+        let r = r as u32 + 1;
+        sheet.write(r, 0, &c.name)?;
+        for (i, w) in report.weeks.iter().enumerate() {
+            if let Some(s) = c.weeks.get(w) {
+                sheet.write_with_format(r, i as u16 + 1, status_zh(*s), &colour(*s))?;
+            }
+        }
+    }
+    book.save_to_buffer()
+}

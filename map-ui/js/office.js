@@ -1,0 +1,227 @@
+// The town office (/office): the issue board with the lifecycle actions of
+// DESIGN.md, the roster with this week's status, and exemptions.
+
+import { api } from './api.js';
+import { categoryName, t } from './i18n.js';
+import { authImg, errorText, ensureLogin, fill, h, notice, photoRefs, reloadOnUnauthorized, showUser, toast, wireHeader } from './ui.js';
+import { formatCst, formatCstDate, isoWeekOf, weekRange } from './time.js';
+import { ISSUE_STATUSES, asList } from './status.js';
+
+const $ = (id) => document.getElementById(id);
+
+/**
+ * Which actions each status allows (DESIGN.md "Issue status"); used when the
+ * server does not say (`allowed_actions`, which also knows the caller's role).
+ */
+export const ACTIONS = {
+  reported: ['assign', 'escalate', 'reject'],
+  assigned: ['start', 'escalate', 'reject'],
+  in_progress: ['resolve', 'escalate', 'reject'],
+  resolved: ['verify', 'reopen'],
+  closed: [],
+};
+
+const state = {
+  user: null,
+  canAct: false,
+  chiefs: [],
+  villages: new Map(),
+  reaches: new Map(),
+  issues: [],
+  compliance: null,
+  tab: 'issues',
+};
+
+reloadOnUnauthorized();
+wireHeader({ onLangChange: () => renderAll() });
+main().catch((err) => notice($('office-notes'), t('common.error', { msg: errorText(err) }), 'error'));
+
+async function main() {
+  state.user = await ensureLogin($('login'));
+  $('main').hidden = false;
+  showUser(state.user);
+  // The office (admin) and the town chief dispatch; the server has the last word.
+  state.canAct = state.user.role === 'admin' || (state.user.role === 'chief' && state.user.village_id == null);
+  for (const tab of ['issues', 'roster', 'exemptions']) $(`tab-${tab}`).addEventListener('click', () => showTab(tab));
+  const asked = location.hash.slice(1);
+  if (['issues', 'roster', 'exemptions'].includes(asked)) showTab(asked);
+
+  const [chiefs, villages, reaches] = await Promise.all([api('/api/v1/chiefs'), api('/api/v1/villages'), api('/api/v1/reaches')]);
+  state.chiefs = chiefs;
+  state.villages = new Map(villages.map((v) => [v.id, v]));
+  state.reaches = new Map((reaches.features || []).map((f) => [f.properties?.id ?? f.id, f.properties]));
+  setupExemptionForm();
+  await Promise.all([loadIssues(), loadCompliance(), loadExemptions()]);
+  renderAll();
+  document.body.dataset.ready = 'true';
+}
+
+function showTab(tab) {
+  state.tab = tab;
+  for (const name of ['issues', 'roster', 'exemptions']) {
+    $(`tab-${name}`).setAttribute('aria-selected', String(name === tab));
+    $(`panel-${name}`).hidden = name !== tab;
+  }
+  history.replaceState(null, '', `#${tab}`);
+}
+
+function renderAll() {
+  renderBoard();
+  renderRoster();
+  renderExemptions();
+}
+
+const chiefName = (id) => state.chiefs.find((c) => c.id === id)?.name;
+
+// ---------------------------------------------------------------- issues
+
+async function loadIssues() {
+  try {
+    state.issues = asList(await api('/api/v1/issues'), 'issues');
+    state.issuesError = null;
+  } catch (err) {
+    state.issues = [];
+    state.issuesError = err.unavailable ? t('common.unavailable', { what: 'GET /api/v1/issues' }) : errorText(err);
+  }
+}
+
+function renderBoard() {
+  const board = $('board');
+  const columns = ISSUE_STATUSES.map((status) => {
+    const issues = state.issues.filter((i) => i.status === status)
+      .sort((a, b) => String(b.created_at || '').localeCompare(String(a.created_at || '')));
+    // Closed issues pile up: the latest ones are enough on a board.
+    const shown = status === 'closed' ? issues.slice(0, 20) : issues;
+    return h('div.column', { dataset: { status } },
+      h('h3', h(`span.chip.${status}`, t(`issue.status.${status}`)), h('small.muted', String(issues.length))),
+      issues.length ? shown.map(issueCard) : h('p.muted', t('office.emptyColumn')),
+      shown.length < issues.length ? h('p.muted', `… +${issues.length - shown.length}`) : null);
+  });
+  fill(board, columns);
+  const notes = $('office-notes');
+  fill(notes);
+  if (state.issuesError) notice(notes, state.issuesError, 'warn');
+  if (!state.canAct) notice(notes, t('office.readOnly'), 'info');
+}
+
+function issueCard(issue) {
+  const village = state.villages.get(issue.village_id)?.name;
+  const reach = state.reaches.get(issue.reach_id)?.name;
+  const note = h('input', { type: 'text', placeholder: t('office.note'), 'aria-label': t('office.note'), maxlength: 500 });
+  const assignee = h('select', { 'aria-label': t('office.assignTo') },
+    state.chiefs.filter((c) => !issue.village_id || c.village_id === issue.village_id || c.level === 'town')
+      .map((c) => h('option', { value: c.id, selected: c.id === issue.assignee_id }, `${c.name}（${c.village_name || t('office.level.town')}）`)));
+  const actions = Array.isArray(issue.allowed_actions)
+    ? issue.allowed_actions
+    : (ACTIONS[issue.status] || []).filter((a) => a !== 'escalate' || issue.level !== 'town');
+  const run = (action) => transition(issue, action, note.value.trim(), action === 'assign' ? Number(assignee.value) : undefined);
+  return h('div.issue-card', { dataset: { issueId: issue.id } },
+    h('div', h('strong', `${issue.category_name || categoryName(issue.category)} #${issue.id}`), ' ',
+      issue.level ? h('span.muted', `· ${t(`issue.level.${issue.level}`)}`) : null,
+      issue.overdue ? [' ', h('span.chip.missed', t('office.overdue'))] : null),
+    issue.description ? h('div', issue.description) : null,
+    h('div.meta', [village, reach, formatCst(issue.created_at), issue.source ? t(`issue.source.${issue.source}`) : null].filter(Boolean).join(' · ')),
+    issue.assignee_id ? h('div.meta', `${t('issue.assignee')}: ${chiefName(issue.assignee_id) || issue.assignee_id}`) : null,
+    issue.deadline ? h('div.meta', `${t('issue.deadline')}: ${formatCst(issue.deadline)}`) : null,
+    photoRefs(issue).length ? h('div.thumbs', photoRefs(issue).slice(0, 3).map(([thumb]) => authImg(thumb, { width: 64, height: 64 }))) : null,
+    (state.canAct || Array.isArray(issue.allowed_actions)) && actions.length ? [
+      actions.includes('assign') ? assignee : null,
+      note,
+      h('div.actions', actions.map((a) => h(`button${a === 'reject' ? '.danger' : ''}`, { type: 'button', dataset: { action: a }, onclick: () => run(a) }, t(`office.action.${a}`)))),
+    ] : null);
+}
+
+async function transition(issue, action, note, assigneeId) {
+  const body = { action, note: note || undefined };
+  if (assigneeId) body.assignee_id = assigneeId;
+  try {
+    const updated = await api(`/api/v1/issues/${issue.id}/transitions`, { method: 'POST', body });
+    const i = state.issues.findIndex((x) => x.id === issue.id);
+    if (updated && i >= 0) state.issues[i] = updated;
+    else await loadIssues();
+    toast(`#${issue.id} ${t(`office.action.${action}`)} ✓`, 'ok');
+  } catch (err) {
+    toast(errorText(err), 'error');
+    await loadIssues();
+  }
+  renderBoard();
+}
+
+// ---------------------------------------------------------------- roster
+
+async function loadCompliance() {
+  try {
+    const body = await api(`/api/v1/compliance?week=${isoWeekOf()}`);
+    state.compliance = new Map(asList(body, 'chiefs').map((c) => [c.chief_id ?? c.id, c]));
+  } catch {
+    state.compliance = null;
+  }
+}
+
+function renderRoster() {
+  const cols = ['code', 'name', 'level', 'village', 'phone', 'reaches', 'status'];
+  const rows = [...state.chiefs].sort((a, b) => a.code.localeCompare(b.code));
+  fill($('roster'),
+    h('thead', h('tr', cols.map((c) => h('th', t(`office.col.${c}`))))),
+    h('tbody', rows.map((c) => {
+      const status = state.compliance?.get(c.id)?.status || 'unknown';
+      return h('tr', { dataset: { chiefId: c.id } },
+        h('td', c.code), h('td', c.name), h('td', t(`office.level.${c.level}`)), h('td', c.village_name || ''),
+        h('td', c.phone ? h('a', { href: `tel:${c.phone}` }, c.phone) : ''),
+        h('td', (c.reach_ids || []).map((id) => state.reaches.get(id)?.code || id).join('、') || (c.level === 'town' ? t('common.all') : '')),
+        h('td', h(`span.chip.${status}`, t(`status.${status}`))));
+    })));
+}
+
+// ---------------------------------------------------------------- exemptions
+
+async function loadExemptions() {
+  try {
+    state.exemptions = asList(await api('/api/v1/exemptions'), 'exemptions');
+    state.exemptionsError = null;
+  } catch (err) {
+    state.exemptions = [];
+    state.exemptionsError = err.unavailable ? t('common.unavailable', { what: 'GET /api/v1/exemptions' }) : errorText(err);
+  }
+}
+
+function setupExemptionForm() {
+  fill($('ex-chief'), [...state.chiefs].sort((a, b) => a.code.localeCompare(b.code))
+    .map((c) => h('option', { value: c.id }, `${c.code} ${c.name}`)));
+  const week = weekRange(isoWeekOf(Date.now() + 7 * 24 * 3600 * 1000));
+  $('ex-from').value = week.from;
+  $('ex-to').value = week.to;
+  const form = $('exemption-form');
+  if (state.user.role !== 'admin') form.hidden = true;
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const msg = $('exemption-message');
+    fill(msg);
+    try {
+      await api('/api/v1/exemptions', {
+        method: 'POST',
+        body: { chief_id: Number($('ex-chief').value), from: $('ex-from').value, to: $('ex-to').value, reason: $('ex-reason').value.trim() },
+      });
+      notice(msg, t('office.exemption.saved'), 'ok');
+      $('ex-reason').value = '';
+      await loadExemptions();
+      renderExemptions();
+    } catch (err) {
+      notice(msg, err.unavailable ? t('common.unavailable', { what: 'POST /api/v1/exemptions' }) : errorText(err), 'error');
+    }
+  });
+}
+
+function renderExemptions() {
+  const table = $('exemptions');
+  if (state.exemptionsError) {
+    fill(table, h('tbody', h('tr', h('td.muted', state.exemptionsError))));
+    return;
+  }
+  const rows = [...(state.exemptions || [])].sort((a, b) => String(b.from).localeCompare(String(a.from)));
+  fill(table,
+    h('thead', h('tr', ['name', 'from', 'to', 'reason', 'approver'].map((c) => h('th', t(`office.col.${c}`))))),
+    h('tbody', rows.length ? rows.map((e) => h('tr',
+      h('td', chiefName(e.chief_id) || e.chief_id), h('td', e.from || formatCstDate(e.from_date)), h('td', e.to || e.to_date),
+      h('td', e.reason), h('td', e.approved_by_login || e.approver || e.approved_by || ''))) : h('tr', h('td.muted', { colspan: 5 }, t('office.exemption.empty')))));
+}

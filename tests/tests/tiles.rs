@@ -1,0 +1,211 @@
+//! Vector tiles end to end: a real patrol, the tile that contains it decoded
+//! with geozero, caching headers, scope and bad input.
+
+use chrono::{Duration, Utc};
+use domain::time::IsoWeek;
+use e2e::tracks::{demo_reach, gpx, walk};
+use e2e::{TestServer, logins, send};
+use geozero::mvt::tile::{Layer, Value as MvtValue};
+use geozero::mvt::{Message, Tile};
+use std::collections::HashMap;
+
+/// The XYZ tile containing lon/lat at zoom z (the slippy-map formula).
+fn tile_of(lon: f64, lat: f64, z: u32) -> (u32, u32) {
+    let n = f64::from(1u32 << z);
+    let x = ((lon + 180.0) / 360.0 * n).floor() as u32;
+    let lat = lat.to_radians();
+    let y = ((1.0 - (lat.tan() + 1.0 / lat.cos()).ln() / std::f64::consts::PI) / 2.0 * n).floor()
+        as u32;
+    (x, y)
+}
+
+fn value(v: &MvtValue) -> String {
+    if let Some(s) = &v.string_value {
+        s.clone()
+    } else if let Some(b) = v.bool_value {
+        b.to_string()
+    } else if let Some(d) = v.double_value {
+        d.to_string()
+    } else if let Some(f) = v.float_value {
+        f.to_string()
+    } else if let Some(i) = v.int_value {
+        i.to_string()
+    } else if let Some(i) = v.sint_value {
+        i.to_string()
+    } else if let Some(i) = v.uint_value {
+        i.to_string()
+    } else {
+        String::new()
+    }
+}
+
+/// Every feature of a layer as a map of its properties.
+fn features(layer: &Layer) -> Vec<HashMap<String, String>> {
+    layer
+        .features
+        .iter()
+        .map(|f| {
+            f.tags
+                .chunks(2)
+                .map(|kv| {
+                    (
+                        layer.keys[kv[0] as usize].clone(),
+                        value(&layer.values[kv[1] as usize]),
+                    )
+                })
+                .collect()
+        })
+        .collect()
+}
+
+async fn get_tile(
+    server: &TestServer,
+    path: &str,
+    token: Option<&str>,
+    etag: Option<&str>,
+) -> reqwest::Response {
+    let mut request = server.client.get(server.url(path));
+    if let Some(t) = token {
+        request = request.bearer_auth(t);
+    }
+    if let Some(e) = etag {
+        request = request.header("if-none-match", e);
+    }
+    request.send().await.expect("tile request")
+}
+
+#[tokio::test]
+async fn the_tile_shows_the_patrolled_reach_compliant_with_its_patrol() {
+    let server = TestServer::with_demo().await;
+    let chief = server.login(logins::CHIEF_1.0, logins::CHIEF_1.1).await;
+    let started = Utc::now() - Duration::hours(3);
+    let file = gpx(&walk(&demo_reach(1), started, 4.0, 5, 4.0));
+    let (status, patrol) = send(
+        server
+            .client
+            .post(server.url("/api/v1/patrols"))
+            .bearer_auth(&chief)
+            .header("content-type", "application/gpx+xml")
+            .body(file),
+    )
+    .await;
+    assert_eq!(status, 201, "{patrol}");
+    assert_eq!(patrol["valid"], true, "{patrol}");
+
+    let week = IsoWeek::of_instant(started).unwrap();
+    let others = if Utc::now() < week.end_utc() {
+        "pending"
+    } else {
+        "missed"
+    };
+    let reach = demo_reach(1);
+    let mid = reach[reach.len() / 2];
+    let (x, y) = tile_of(mid[0], mid[1], 14);
+    let path = format!("/tiles/14/{x}/{y}.mvt?week={week}");
+    let admin = server.login(logins::ADMIN.0, logins::ADMIN.1).await;
+
+    let response = get_tile(&server, &path, Some(&admin), None).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/vnd.mapbox-vector-tile"
+    );
+    assert_eq!(response.headers()["cache-control"], "private, max-age=60");
+    let etag = response.headers()["etag"].to_str().unwrap().to_owned();
+    let bytes = response.bytes().await.unwrap();
+    let tile = Tile::decode(bytes.as_ref()).expect("an MVT");
+    let layer = |name: &str| {
+        tile.layers
+            .iter()
+            .find(|l| l.name == name)
+            .unwrap_or_else(|| panic!("layer {name}"))
+    };
+    let reaches = features(layer("reaches"));
+    let nlj01 = reaches
+        .iter()
+        .find(|f| f["code"] == "NLJ-01")
+        .expect("NLJ-01 in the tile");
+    assert_eq!(nlj01["status"], "compliant", "{nlj01:?}");
+    assert!(nlj01["coverage"].parse::<f64>().unwrap() > 0.9, "{nlj01:?}");
+    assert!(!nlj01["chief_name"].is_empty());
+    for other in reaches.iter().filter(|f| f["code"] != "NLJ-01") {
+        assert_eq!(other["status"], others, "{other:?}");
+        assert_eq!(other["coverage"], "0", "{other:?}");
+    }
+    let patrols = features(layer("patrols"));
+    let patrol_id = patrol["id"].to_string();
+    assert!(
+        patrols
+            .iter()
+            .any(|p| p["id"] == patrol_id && p["valid"] == "true"),
+        "{patrols:?}"
+    );
+
+    // Unchanged data: 304 without a body.
+    let again = get_tile(&server, &path, Some(&admin), Some(&etag)).await;
+    assert_eq!(again.status(), 304);
+    assert_eq!(again.headers()["etag"].to_str().unwrap(), etag);
+
+    // Another village chief sees the reaches but not chief 1's patrol.
+    let chief2 = server.login(logins::CHIEF_2.0, logins::CHIEF_2.1).await;
+    let response = get_tile(&server, &path, Some(&chief2), None).await;
+    assert_eq!(response.status(), 200);
+    let tile = Tile::decode(response.bytes().await.unwrap().as_ref()).unwrap();
+    assert!(tile.layers.iter().any(|l| l.name == "reaches"));
+    assert!(
+        tile.layers
+            .iter()
+            .filter(|l| l.name == "patrols")
+            .all(|l| l.features.is_empty())
+    );
+
+    // A past week: no patrol, reaches missed, longer caching.
+    let past = week.prev().unwrap().prev().unwrap();
+    let response = get_tile(
+        &server,
+        &format!("/tiles/14/{x}/{y}.mvt?week={past}"),
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["cache-control"], "private, max-age=3600");
+    let tile = Tile::decode(response.bytes().await.unwrap().as_ref()).unwrap();
+    let reaches = features(tile.layers.iter().find(|l| l.name == "reaches").unwrap());
+    assert!(
+        reaches.iter().all(|f| f["status"] == "missed"),
+        "{reaches:?}"
+    );
+}
+
+#[tokio::test]
+async fn empty_tiles_bad_addresses_and_no_token() {
+    let server = TestServer::with_demo().await;
+    let admin = server.login(logins::ADMIN.0, logins::ADMIN.1).await;
+    let (x, y) = tile_of(0.0, 0.0, 14);
+    let response = get_tile(
+        &server,
+        &format!("/tiles/14/{x}/{y}.mvt"),
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert_eq!(response.status(), 204);
+    assert!(response.headers().contains_key("etag"));
+
+    let response = get_tile(&server, &format!("/tiles/14/{x}/{y}.mvt"), None, None).await;
+    assert_eq!(response.status(), 401);
+
+    for (path, status, code) in [
+        ("/tiles/14/1/1.mvt?week=2026-W60", 400, "invalid_week"),
+        ("/tiles/14/1/1.mvt?week=yesterday", 400, "invalid_week"),
+        ("/tiles/30/1/1.mvt", 400, "invalid_tile"),
+        ("/tiles/a/1/1.mvt", 400, "invalid_tile"),
+        ("/tiles/2/4/1.mvt", 404, "not_found"),
+        ("/tiles/2/1/1.png", 404, "not_found"),
+    ] {
+        let (got, body) = server.get(path, Some(&admin)).await;
+        assert_eq!(got, status, "{path}: {body}");
+        assert_eq!(body["error"]["code"], code, "{path}: {body}");
+    }
+}
