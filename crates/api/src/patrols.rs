@@ -12,7 +12,7 @@ use domain::time::IsoWeek;
 use serde::Deserialize;
 use serde_json::json;
 use store::auth::Role;
-use store::patrols::{IngestError, PatrolDetail, PatrolFilter};
+use store::patrols::{PatrolDetail, PatrolFilter};
 use utoipa::IntoParams;
 
 use crate::auth::AuthUser;
@@ -131,13 +131,6 @@ async fn upload_chief_id(ctx: &ApiContext, auth: &AuthUser, asked: Option<i64>) 
     }
 }
 
-fn ingest_error(e: IngestError) -> ApiError {
-    match e {
-        IngestError::Store(e) => e.into(),
-        e => ApiError::unprocessable(e.code(), e.to_string()),
-    }
-}
-
 /// Upload a patrol track (GPX, KML or GeoJSON; gzip accepted).
 #[utoipa::path(post, path = "/api/v1/patrols", tag = "patrols",
     params(UploadQuery, ("Idempotency-Key" = Option<String>, Header, description = "retries with the same key return the same patrol")),
@@ -192,8 +185,7 @@ pub async fn upload(
             now: Utc::now(),
         },
     )
-    .await
-    .map_err(ingest_error)?;
+    .await?;
     let detail = store::patrols::detail(&ctx.pool, id).await?;
     tracing::info!(
         patrol_id = id,

@@ -542,29 +542,6 @@ pub async fn owner(pool: &PgPool, id: i64) -> crate::Result<(i64, i64)> {
         .ok_or(StoreError::NotFound("patrol"))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn track_wkb_round_trips_with_times() {
-        let t0 = DateTime::from_timestamp(1_780_000_000, 500_000_000).unwrap();
-        let track = Track {
-            points: (0..3)
-                .map(|i| domain::TrackPoint {
-                    lon: 103.1 + f64::from(i) * 1e-4,
-                    lat: 25.3,
-                    ele: None,
-                    time: t0 + chrono::Duration::seconds(i64::from(i)),
-                })
-                .collect(),
-            ..Track::default()
-        };
-        let back = decode_track_m(&encode_track_m(&track)).unwrap();
-        assert_eq!(back.points, track.points);
-    }
-}
-
 /// A track file to ingest: what the upload handler and the demo loader pass.
 pub struct Ingest<'a> {
     pub chief_id: i64,
@@ -590,6 +567,9 @@ pub enum IngestError {
     InvalidTimestamp(domain::time::TimeError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The blocking worker that reads or measures the track died (a bug).
+    #[error("track worker failed: {0}")]
+    Worker(String),
 }
 
 impl IngestError {
@@ -598,7 +578,7 @@ impl IngestError {
         match self {
             Self::Read(e) => e.code(),
             Self::InvalidTimestamp(_) => "invalid_timestamp",
-            Self::Store(_) => "store_error",
+            Self::Store(_) | Self::Worker(_) => "internal",
         }
     }
 }
@@ -671,5 +651,28 @@ async fn blocking<T: Send + 'static>(
 ) -> Result<T, IngestError> {
     tokio::task::spawn_blocking(work)
         .await
-        .map_err(|e| StoreError::Conflict(format!("worker failed: {e}")))?
+        .map_err(|e| IngestError::Worker(e.to_string()))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn track_wkb_round_trips_with_times() {
+        let t0 = DateTime::from_timestamp(1_780_000_000, 500_000_000).unwrap();
+        let track = Track {
+            points: (0..3)
+                .map(|i| domain::TrackPoint {
+                    lon: 103.1 + f64::from(i) * 1e-4,
+                    lat: 25.3,
+                    ele: None,
+                    time: t0 + chrono::Duration::seconds(i64::from(i)),
+                })
+                .collect(),
+            ..Track::default()
+        };
+        let back = decode_track_m(&encode_track_m(&track)).unwrap();
+        assert_eq!(back.points, track.points);
+    }
 }
