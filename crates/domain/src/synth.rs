@@ -75,6 +75,31 @@ pub fn gpx(points: &[(f64, f64, DateTime<Utc>)]) -> String {
     s
 }
 
+/// A GeoJSON Feature of the points (a LineString with the times in
+/// `properties.coordinateProperties.times`), as the chief's phone page and
+/// togeojson write it.
+///
+/// ```
+/// use chrono::{TimeZone, Utc};
+/// let t = Utc.with_ymd_and_hms(2026, 11, 2, 1, 0, 0).unwrap();
+/// let json = domain::synth::geojson(&[(103.0, 25.0, t), (103.001, 25.0, t + chrono::Duration::seconds(5))]);
+/// let track = domain::read::read_track(domain::read::TrackFormat::GeoJson, json.as_bytes()).unwrap();
+/// assert_eq!(track.points.len(), 2);
+/// ```
+pub fn geojson(points: &[(f64, f64, DateTime<Utc>)]) -> String {
+    use std::fmt::Write;
+    let mut coordinates = String::with_capacity(points.len() * 28);
+    let mut times = String::with_capacity(points.len() * 23);
+    for (i, (lon, lat, t)) in points.iter().enumerate() {
+        let sep = if i == 0 { "" } else { "," };
+        let _ = write!(coordinates, "{sep}[{lon:.7},{lat:.7}]");
+        let _ = write!(times, "{sep}\"{}\"", t.format("%Y-%m-%dT%H:%M:%SZ"));
+    }
+    format!(
+        "{{\"type\":\"Feature\",\"geometry\":{{\"type\":\"LineString\",\"coordinates\":[{coordinates}]}},\"properties\":{{\"coordinateProperties\":{{\"times\":[{times}]}}}}}}\n"
+    )
+}
+
 /// A small deterministic random source (SplitMix64): the same seed gives the
 /// same sequence on every platform and every version, which a seeded demo
 /// needs and a general-purpose RNG crate does not promise.

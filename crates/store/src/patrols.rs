@@ -9,7 +9,7 @@ use domain::patrol::Assessment;
 use geo::MultiLineString;
 use geozero::ToGeo;
 use serde::Serialize;
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgPool;
 use utoipa::ToSchema;
 
 use crate::StoreError;
@@ -285,32 +285,10 @@ pub async fn insert(pool: &PgPool, new: NewPatrol<'_>) -> crate::Result<(i64, bo
         .execute(&mut *tx)
         .await?;
     }
-    recount_chief_week(&mut tx, new.chief.id, new.week_start).await?;
+    // The locking recount: two uploads of one chief-week never lose a count.
+    crate::compliance::recount_week(&mut tx, new.chief.id, new.week_start).await?;
     tx.commit().await?;
     Ok((id, true))
-}
-
-/// Recomputes a chief-week's count of effectively valid patrols (machine
-/// verdict unless overridden). Recounting, not incrementing, keeps the
-/// counter right whatever order changes arrive in.
-pub async fn recount_chief_week(
-    conn: &mut PgConnection,
-    chief_id: i64,
-    week_start: NaiveDate,
-) -> crate::Result<()> {
-    sqlx::query(
-        "INSERT INTO chief_weeks (chief_id, week_start, town_id, valid_patrols)
-         SELECT $1, $2, c.town_id,
-                (SELECT count(*) FROM patrols p WHERE p.chief_id = $1 AND p.week_start = $2
-                   AND COALESCE(p.override_valid, p.valid))
-         FROM chiefs c WHERE c.id = $1
-         ON CONFLICT (chief_id, week_start) DO UPDATE SET valid_patrols = EXCLUDED.valid_patrols",
-    )
-    .bind(chief_id)
-    .bind(week_start)
-    .execute(conn)
-    .await?;
-    Ok(())
 }
 
 /// Coverage of one reach by a patrol.
