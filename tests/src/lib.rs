@@ -53,13 +53,24 @@ impl TestServer {
         }
     }
 
-    /// A server with the demo town loaded.
+    /// A server with the demo town loaded (no patrols).
     pub async fn with_demo() -> Self {
         let server = Self::start().await;
-        store::demo::load(server.db.pool())
+        store::demo::load_town(server.db.pool())
             .await
             .expect("demo town");
         server
+    }
+
+    /// A server with the demo town and its season of patrols up to `now`.
+    pub async fn with_demo_season(
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> (Self, store::demo::SeasonSummary) {
+        let server = Self::start().await;
+        let loaded = store::demo::load(server.db.pool(), now)
+            .await
+            .expect("demo season");
+        (server, loaded.season)
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -157,9 +168,6 @@ pub mod tracks {
 
     /// The demo river's points of reach `n` (1-based), as in `store::demo`.
     pub fn demo_reach(n: usize) -> Vec<[f64; 2]> {
-        let line = store::demo::river_line();
-        let per = (line.len() - 1) / 16;
-        let end = if n == 16 { line.len() - 1 } else { n * per };
-        line[(n - 1) * per..=end].to_vec()
+        store::demo::reach_line(n)
     }
 }

@@ -122,7 +122,7 @@ impl Rng {
     /// A seed from several numbers (e.g. chief, week, patrol), so that each
     /// combination has its own independent sequence.
     pub fn seeded(parts: &[u64]) -> Self {
-        let mut rng = Rng(0x5EED_0F_C41E_F5EA);
+        let mut rng = Rng(0x5EED_F00D_C41E_F5EA);
         for part in parts {
             rng.0 ^= part.wrapping_mul(0x9E37_79B9_7F4A_7C15);
             rng.next_u64();
