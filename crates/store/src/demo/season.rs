@@ -28,7 +28,7 @@ const REACHES: usize = 16;
 
 /// The share of weeks each village chief (HZ001 … HZ016) patrols at all.
 const DILIGENCE: [f64; REACHES] = [
-    0.95, 0.9, 0.97, 0.6, 0.9, 0.95, 0.95, 0.8, 0.9, 0.45, 0.95, 0.95, 0.75, 0.95, 0.6, 0.97,
+    0.97, 0.95, 0.97, 0.7, 0.95, 0.97, 0.97, 0.85, 0.95, 0.5, 0.95, 0.97, 0.8, 0.97, 0.7, 0.97,
 ];
 
 /// What a planned patrol is, and so which rule (if any) it should break.
@@ -182,7 +182,7 @@ pub fn plan(now: DateTime<Utc>) -> Plan {
         // is driven along one.
         let mut rng = Rng::seeded(&[0, week_seed(week)]);
         let kind = if k == 1 { Kind::Driven } else { Kind::Walk };
-        if kind == Kind::Driven || rng.chance(0.75) {
+        if kind == Kind::Driven || rng.chance(0.85) {
             let reach = 1 + rng.below(REACHES as u64) as usize;
             let day = pick_days(&mut rng, 1)[0];
             let start = start_time(&mut rng, week.days()[day]);
