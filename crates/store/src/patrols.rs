@@ -561,10 +561,14 @@ impl IngestError {
     }
 }
 
-/// The whole upload pipeline: an earlier equal upload (same file or
-/// idempotency key) → read → duplicate search → assigned reaches → assess →
-/// insert. Returns the patrol id and whether it was created now. CPU work
-/// runs on the blocking pool so the async runtime keeps serving.
+/// The whole upload pipeline, shared by `POST /api/v1/patrols` and the demo
+/// season so both are judged by the same rules: an earlier equal upload
+/// (same file or idempotency key) → read (and GCJ-02 → WGS-84) → duplicate
+/// search → reaches assigned on the CST day → metrics, coverage, validity
+/// and flags ([`domain::patrol::assess`]) → [`insert`] (the patrol, its
+/// coverage rows and the chief-week recount in one transaction). Returns
+/// the patrol id and whether it was created now. CPU work runs on the
+/// blocking pool so the async runtime keeps serving.
 pub async fn ingest(pool: &PgPool, upload: Ingest<'_>) -> Result<(i64, bool), IngestError> {
     use sha2::{Digest, Sha256};
     let sha256 = Sha256::digest(&upload.bytes).to_vec();
