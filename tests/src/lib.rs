@@ -54,13 +54,24 @@ impl TestServer {
         }
     }
 
-    /// A server with the demo town loaded.
+    /// A server with the demo town loaded (no patrols).
     pub async fn with_demo() -> Self {
         let server = Self::start().await;
-        store::demo::load(server.db.pool())
+        store::demo::load_town(server.db.pool())
             .await
             .expect("demo town");
         server
+    }
+
+    /// A server with the demo town and its season of patrols up to `now`.
+    pub async fn with_demo_season(
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> (Self, store::demo::SeasonSummary) {
+        let server = Self::start().await;
+        let loaded = store::demo::load(server.db.pool(), now)
+            .await
+            .expect("demo season");
+        (server, loaded.season)
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -137,8 +148,7 @@ pub mod logins {
 
 /// Synthetic but realistic patrol tracks along a polyline.
 pub mod tracks {
-    use chrono::{DateTime, Duration, Utc};
-    use geo::{Distance, Haversine, Point};
+    use chrono::{DateTime, Utc};
 
     /// Points every `step_s` seconds walking along `line` at `speed_kmh`,
     /// with deterministic GPS-like noise of about `noise_m` metres.
@@ -149,56 +159,16 @@ pub mod tracks {
         step_s: i64,
         noise_m: f64,
     ) -> Vec<(f64, f64, DateTime<Utc>)> {
-        let step_m = speed_kmh / 3.6 * step_s as f64;
-        let mut out = vec![];
-        let mut t = start;
-        // Noise seeded by the start time: two walks are never point-identical.
-        let mut seed: u64 =
-            0x9E37_79B9_7F4A_7C15 ^ (start.timestamp() as u64).wrapping_mul(0x2545_F491_4F6C_DD1D);
-        let mut noise = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % 2001) as f64 / 1000.0 - 1.0
-        };
-        let mut carry = 0.0;
-        for w in line.windows(2) {
-            let (a, b) = (Point::new(w[0][0], w[0][1]), Point::new(w[1][0], w[1][1]));
-            let len = Haversine.distance(a, b);
-            let mut d = carry;
-            while d < len {
-                let f = d / len;
-                let lon = a.x() + (b.x() - a.x()) * f + noise() * noise_m / 100_000.0;
-                let lat = a.y() + (b.y() - a.y()) * f + noise() * noise_m / 111_000.0;
-                out.push((lon, lat, t));
-                t += Duration::seconds(step_s);
-                d += step_m;
-            }
-            carry = d - len;
-        }
-        out
+        domain::synth::walk(line, start, speed_kmh, step_s, noise_m)
     }
 
     /// A GPX 1.1 file of the points.
     pub fn gpx(points: &[(f64, f64, DateTime<Utc>)]) -> String {
-        let mut s = String::from(
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<gpx version=\"1.1\" creator=\"riverchief tests\" xmlns=\"http://www.topografix.com/GPX/1/1\"><trk><trkseg>\n",
-        );
-        for (lon, lat, t) in points {
-            s.push_str(&format!(
-                "<trkpt lat=\"{lat:.7}\" lon=\"{lon:.7}\"><time>{}</time></trkpt>\n",
-                t.format("%Y-%m-%dT%H:%M:%SZ")
-            ));
-        }
-        s.push_str("</trkseg></trk></gpx>\n");
-        s
+        domain::synth::gpx(points)
     }
 
     /// The demo river's points of reach `n` (1-based), as in `store::demo`.
     pub fn demo_reach(n: usize) -> Vec<[f64; 2]> {
-        let line = store::demo::river_line();
-        let per = (line.len() - 1) / 16;
-        let end = if n == 16 { line.len() - 1 } else { n * per };
-        line[(n - 1) * per..=end].to_vec()
+        store::demo::reach_line(n)
     }
 }

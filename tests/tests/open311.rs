@@ -657,7 +657,7 @@ async fn an_address_naming_a_village_places_the_complaint() {
 #[tokio::test]
 async fn posting_is_rate_limited_per_address() {
     let server = TestServer::start_with(|c| c.open311_posts_per_hour = 3).await;
-    store::demo::load(server.db.pool()).await.unwrap();
+    store::demo::load_town(server.db.pool()).await.unwrap();
     for _ in 0..3 {
         let a = post(
             &server,

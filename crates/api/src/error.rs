@@ -217,6 +217,19 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<store::patrols::IngestError> for ApiError {
+    fn from(e: store::patrols::IngestError) -> Self {
+        use store::patrols::IngestError;
+        match e {
+            IngestError::Store(e) => e.into(),
+            IngestError::Worker(detail) => Self::Internal(detail),
+            e @ (IngestError::Read(_) | IngestError::InvalidTimestamp(_)) => {
+                Self::unprocessable(e.code(), e.to_string())
+            }
+        }
+    }
+}
+
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
         StoreError::from(e).into()

@@ -7,11 +7,10 @@ use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
-use domain::read::{ReadError, TrackFormat};
+use domain::read::TrackFormat;
 use domain::time::IsoWeek;
 use serde::Deserialize;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 use store::auth::Role;
 use store::patrols::{PatrolDetail, PatrolFilter};
 use utoipa::IntoParams;
@@ -31,7 +30,6 @@ pub struct UploadQuery {
 /// An upload as received: bytes, their format and the optional notes.
 struct Upload {
     bytes: Vec<u8>,
-    content_type: String,
     format: TrackFormat,
     notes: Option<String>,
 }
@@ -60,7 +58,6 @@ async fn read_upload(ctx: &ApiContext, headers: &HeaderMap, request: Request) ->
     let Body(bytes) = Body::from_request(request, ctx).await?;
     Ok(Upload {
         bytes: bytes.to_vec(),
-        content_type: format.content_type().to_owned(),
         format,
         notes: None,
     })
@@ -99,7 +96,6 @@ async fn read_multipart(mut multipart: Multipart) -> ApiResult<Upload> {
     })?;
     Ok(Upload {
         bytes,
-        content_type: format.content_type().to_owned(),
         format,
         notes: notes.filter(|n| !n.trim().is_empty()),
     })
@@ -133,10 +129,6 @@ async fn upload_chief_id(ctx: &ApiContext, auth: &AuthUser, asked: Option<i64>) 
         }
         Role::Assessor => Err(ApiError::forbidden("assessors cannot upload patrols")),
     }
-}
-
-fn read_error(e: ReadError) -> ApiError {
-    ApiError::unprocessable(e.code(), e.to_string())
 }
 
 /// Upload a patrol track (GPX, KML or GeoJSON; gzip accepted).
@@ -180,68 +172,17 @@ pub async fn upload(
         ));
     }
     let upload = read_upload(&ctx, &headers, request).await?;
-    let sha256 = Sha256::digest(&upload.bytes).to_vec();
-    if let Some(id) =
-        store::patrols::existing(&ctx.pool, chief_id, idempotency_key.as_deref(), &sha256).await?
-    {
-        return Ok((
-            StatusCode::OK,
-            Json(store::patrols::detail(&ctx.pool, id).await?),
-        )
-            .into_response());
-    }
-    let chief = store::patrols::upload_chief(&ctx.pool, chief_id).await?;
-    let rules = domain::validity::RuleSet::from_json(&chief.rules.to_string()).unwrap_or_default();
-
-    let (track, bytes) = blocking(move || {
-        let mut track =
-            domain::read::read_track(upload.format, &upload.bytes).map_err(read_error)?;
-        if gcj02 {
-            domain::gcj02::track_gcj02_to_wgs84(&mut track);
-        }
-        Ok((track, upload.bytes))
-    })
-    .await?;
-    let started_at = track
-        .started_at()
-        .ok_or_else(|| read_error(ReadError::TooFewPoints))?;
-    let week = IsoWeek::of_instant(started_at)
-        .map_err(|e| ApiError::unprocessable("invalid_timestamp", e.to_string()))?;
-    let fingerprint = domain::similarity::shape_fingerprint(&track);
-    let duplicate_of = store::patrols::find_duplicate(&ctx.pool, &track, &fingerprint).await?;
-    let reaches =
-        store::patrols::assigned_reaches(&ctx.pool, &chief, domain::time::cst_date(started_at))
-            .await?;
-
-    let (track, assessment) = blocking(move || {
-        let assigned: Vec<domain::patrol::AssignedReach<'_>> = reaches
-            .iter()
-            .map(|(reach_id, geometry)| domain::patrol::AssignedReach {
-                reach_id: *reach_id,
-                geometry,
-            })
-            .collect();
-        let assessment =
-            domain::patrol::assess(&track, &assigned, &rules, duplicate_of, Utc::now());
-        Ok((track, assessment))
-    })
-    .await?;
-    let (id, created) = store::patrols::insert(
+    let (id, created) = store::patrols::ingest(
         &ctx.pool,
-        store::patrols::NewPatrol {
-            chief: &chief,
+        store::patrols::Ingest {
+            chief_id,
             uploaded_by: auth.user.id,
-            idempotency_key: idempotency_key.as_deref(),
-            original: &bytes,
-            original_sha256: &sha256,
-            original_content_type: &upload.content_type,
-            coords: if gcj02 { "gcj02" } else { "wgs84" },
+            bytes: upload.bytes,
+            format: upload.format,
+            gcj02,
             notes: upload.notes.as_deref(),
-            track: &track,
-            week_start: week.monday(),
-            fingerprint: &fingerprint,
-            duplicate_of,
-            assessment: &assessment,
+            idempotency_key: idempotency_key.as_deref(),
+            now: Utc::now(),
         },
     )
     .await?;
@@ -258,15 +199,6 @@ pub async fn upload(
         StatusCode::OK
     };
     Ok((status, Json(detail)).into_response())
-}
-
-/// Runs CPU-heavy work (parsing, geometry) off the async runtime.
-async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> ApiResult<T> + Send + 'static,
-) -> ApiResult<T> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| ApiError::Internal(format!("worker failed: {e}")))?
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -14,6 +14,7 @@ pub mod read;
 pub mod report;
 pub mod scoring;
 pub mod similarity;
+pub mod synth;
 pub mod time;
 pub mod track;
 pub mod validity;

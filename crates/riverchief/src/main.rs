@@ -241,9 +241,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Demo => {
             let db = db::Database::open(&cli.data_dir).await?;
-            let result = store::demo::load(&db.pool).await;
+            let result = store::demo::load(&db.pool, chrono::Utc::now()).await;
             let closed = db.close().await;
-            print_logins(&result?);
+            print_loaded(&result?);
             closed
         }
         Command::Backup { file } => {
@@ -347,8 +347,8 @@ fn backup_target<'a>(db: &'a db::Database, data_dir: &'a std::path::Path) -> bac
 async fn serve(data_dir: &std::path::Path, listen: SocketAddr, demo: bool) -> anyhow::Result<()> {
     let db = db::Database::open(data_dir).await?;
     if demo && store::roster::is_empty(&db.pool).await? {
-        let loaded = store::demo::load(&db.pool).await?;
-        print_logins(&loaded);
+        let loaded = store::demo::load(&db.pool, chrono::Utc::now()).await?;
+        print_loaded(&loaded);
     }
     let config = api::Config {
         data_dir: data_dir.to_path_buf(),
@@ -474,14 +474,15 @@ async fn add_user(
     .await?)
 }
 
-fn print_logins(logins: &[store::demo::DemoLogin]) {
+fn print_loaded(loaded: &store::demo::Loaded) {
     println!(
         "demo town 牛栏江镇 ({}) loaded. Logins:",
         store::demo::TOWN_CODE
     );
-    for l in logins {
+    for l in &loaded.logins {
         println!("  {:<10} {:<20} {}", l.login, l.password, l.what);
     }
+    println!("{}", loaded.season);
 }
 
 async fn report_quarterly(

@@ -523,6 +523,122 @@ pub async fn owner(pool: &PgPool, id: i64) -> crate::Result<(i64, i64)> {
         .ok_or(StoreError::NotFound("patrol"))
 }
 
+/// A track file to ingest: what the upload handler and the demo loader pass.
+pub struct Ingest<'a> {
+    pub chief_id: i64,
+    pub uploaded_by: i64,
+    pub bytes: Vec<u8>,
+    pub format: domain::read::TrackFormat,
+    /// The track's coordinates are GCJ-02 (Chinese map apps), not WGS-84.
+    pub gcj02: bool,
+    pub notes: Option<&'a str>,
+    pub idempotency_key: Option<&'a str>,
+    /// The instant "now" for the rule "no points in the future".
+    pub now: DateTime<Utc>,
+}
+
+/// Why a track was not ingested.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// The file cannot be read as a track (`code()` says why).
+    #[error(transparent)]
+    Read(#[from] domain::read::ReadError),
+    /// The track's start lies outside the supported calendar.
+    #[error("{0}")]
+    InvalidTimestamp(domain::time::TimeError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The blocking worker that reads or measures the track died (a bug).
+    #[error("track worker failed: {0}")]
+    Worker(String),
+}
+
+impl IngestError {
+    /// The stable snake_case code of a user-caused error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Read(e) => e.code(),
+            Self::InvalidTimestamp(_) => "invalid_timestamp",
+            Self::Store(_) | Self::Worker(_) => "internal",
+        }
+    }
+}
+
+/// The whole upload pipeline, shared by `POST /api/v1/patrols` and the demo
+/// season so both are judged by the same rules: an earlier equal upload
+/// (same file or idempotency key) → read (and GCJ-02 → WGS-84) → duplicate
+/// search → reaches assigned on the CST day → metrics, coverage, validity
+/// and flags ([`domain::patrol::assess`]) → [`insert`] (the patrol, its
+/// coverage rows and the chief-week recount in one transaction). Returns
+/// the patrol id and whether it was created now. CPU work runs on the
+/// blocking pool so the async runtime keeps serving.
+pub async fn ingest(pool: &PgPool, upload: Ingest<'_>) -> Result<(i64, bool), IngestError> {
+    use sha2::{Digest, Sha256};
+    let sha256 = Sha256::digest(&upload.bytes).to_vec();
+    if let Some(id) = existing(pool, upload.chief_id, upload.idempotency_key, &sha256).await? {
+        return Ok((id, false));
+    }
+    let chief = upload_chief(pool, upload.chief_id).await?;
+    let rules = domain::validity::RuleSet::from_json(&chief.rules.to_string()).unwrap_or_default();
+    let (format, gcj02) = (upload.format, upload.gcj02);
+    let (track, bytes) = blocking(move || {
+        let mut track = domain::read::read_track(format, &upload.bytes)?;
+        if gcj02 {
+            domain::gcj02::track_gcj02_to_wgs84(&mut track);
+        }
+        Ok((track, upload.bytes))
+    })
+    .await?;
+    let started_at = track
+        .started_at()
+        .ok_or(domain::read::ReadError::TooFewPoints)?;
+    let week =
+        domain::time::IsoWeek::of_instant(started_at).map_err(IngestError::InvalidTimestamp)?;
+    let fingerprint = domain::similarity::shape_fingerprint(&track);
+    let duplicate_of = find_duplicate(pool, &track, &fingerprint).await?;
+    let reaches = assigned_reaches(pool, &chief, domain::time::cst_date(started_at)).await?;
+    let now = upload.now;
+    let (track, assessment) = blocking(move || {
+        let assigned: Vec<domain::patrol::AssignedReach<'_>> = reaches
+            .iter()
+            .map(|(reach_id, geometry)| domain::patrol::AssignedReach {
+                reach_id: *reach_id,
+                geometry,
+            })
+            .collect();
+        let assessment = domain::patrol::assess(&track, &assigned, &rules, duplicate_of, now);
+        Ok((track, assessment))
+    })
+    .await?;
+    Ok(insert(
+        pool,
+        NewPatrol {
+            chief: &chief,
+            uploaded_by: upload.uploaded_by,
+            idempotency_key: upload.idempotency_key,
+            original: &bytes,
+            original_sha256: &sha256,
+            original_content_type: format.content_type(),
+            coords: if gcj02 { "gcj02" } else { "wgs84" },
+            notes: upload.notes,
+            track: &track,
+            week_start: week.monday(),
+            fingerprint: &fingerprint,
+            duplicate_of,
+            assessment: &assessment,
+        },
+    )
+    .await?)
+}
+
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, IngestError> + Send + 'static,
+) -> Result<T, IngestError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| IngestError::Worker(e.to_string()))?
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,9 +1,15 @@
 //! The demo town: 牛栏江镇, modelled on a township on the Niulan river in
 //! Yunnan. Sixteen villages strung along a meandering river, each with a
 //! party branch, a village chief and a reach; a town chief over all of them;
-//! an office admin and an assessor. Loading it again changes nothing.
+//! an office admin and an assessor, and a season of patrols ([`season`]).
+//! Loading it again changes nothing.
 
+use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
+
+pub mod season;
+
+pub use season::SeasonSummary;
 
 pub const TOWN_CODE: &str = "530127104";
 
@@ -56,10 +62,21 @@ fn round7(x: f64) -> f64 {
     (x * 1e7).round() / 1e7
 }
 
+/// The centre line of reach `n` (1-based, `NLJ-01` … `NLJ-16`): an equal
+/// share of the river's points, the last reach taking the rest.
+pub fn reach_line(n: usize) -> Vec<[f64; 2]> {
+    let line = river_line();
+    let per = (line.len() - 1) / VILLAGES.len();
+    let end = if n == VILLAGES.len() {
+        line.len() - 1
+    } else {
+        n * per
+    };
+    line[(n - 1) * per..=end].to_vec()
+}
+
 /// The demo town as an import document.
 pub fn document() -> Value {
-    let line = river_line();
-    let per_reach = (line.len() - 1) / VILLAGES.len();
     let mut villages = vec![];
     let mut branches = vec![];
     let mut reaches = vec![];
@@ -69,12 +86,7 @@ pub fn document() -> Value {
         let village_code = format!("{TOWN_CODE}{:03}", 200 + n);
         villages.push(json!({"code": village_code, "name": village}));
         branches.push(json!({"code": format!("B{n:02}"), "name": format!("{village}党总支"), "village": village_code}));
-        let end = if n == VILLAGES.len() {
-            line.len() - 1
-        } else {
-            n * per_reach
-        };
-        let coordinates = &line[i * per_reach..=end];
+        let coordinates = reach_line(n);
         reaches.push(json!({
             "type": "Feature",
             "geometry": {"type": "LineString", "coordinates": coordinates},
@@ -103,8 +115,23 @@ pub fn document() -> Value {
     })
 }
 
-/// Loads (or refreshes) the demo town and its office accounts.
-pub async fn load(pool: &sqlx::PgPool) -> crate::Result<Vec<DemoLogin>> {
+/// The demo town and its season, as [`load`] left them.
+pub struct Loaded {
+    pub logins: Vec<DemoLogin>,
+    pub season: SeasonSummary,
+}
+
+/// Loads (or refreshes) the demo town, its accounts and its season of
+/// patrols up to `now` (see [`season`]). Idempotent.
+pub async fn load(pool: &sqlx::PgPool, now: DateTime<Utc>) -> crate::Result<Loaded> {
+    let logins = load_town(pool).await?;
+    let season = season::load(pool, now).await?;
+    Ok(Loaded { logins, season })
+}
+
+/// Loads (or refreshes) the demo town and its office accounts, without
+/// patrols: what most tests start from.
+pub async fn load_town(pool: &sqlx::PgPool) -> crate::Result<Vec<DemoLogin>> {
     let town = domain::import::parse(document().to_string().as_bytes())?;
     let summary = crate::import::import_town(pool, &town, None).await?;
     let mut conn = pool.acquire().await?;

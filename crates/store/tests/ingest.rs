@@ -1,0 +1,154 @@
+//! The upload pipeline `store::patrols::ingest` against a real PostGIS: the
+//! one path for `POST /api/v1/patrols` and the demo season. Read → assess →
+//! insert with the week's recount in one transaction; the same file again
+//! is the same patrol; a replay by another chief is flagged; a file that
+//! cannot be read keeps nothing.
+
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use domain::read::TrackFormat;
+use domain::synth::{self, Gait, Rng};
+use sqlx::PgPool;
+use store::patrols::{Ingest, IngestError, ingest};
+use store::testing::fresh_database;
+
+/// Monday of 2026-W47, 09:00 CST.
+fn start() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 16, 1, 0, 0).unwrap()
+}
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 25, 4, 0, 0).unwrap()
+}
+
+/// (chief id, user id) of a demo chief.
+async fn chief(pool: &PgPool, code: &str) -> (i64, i64) {
+    sqlx::query_as(
+        "SELECT c.id, u.id FROM chiefs c JOIN users u ON u.chief_id = c.id WHERE c.code = $1",
+    )
+    .bind(code)
+    .fetch_one(pool)
+    .await
+    .unwrap()
+}
+
+fn upload(chief: (i64, i64), file: &str, key: Option<&'static str>) -> Ingest<'static> {
+    Ingest {
+        chief_id: chief.0,
+        uploaded_by: chief.1,
+        bytes: file.as_bytes().to_vec(),
+        format: TrackFormat::Gpx,
+        gcj02: false,
+        notes: None,
+        idempotency_key: key,
+        now: now(),
+    }
+}
+
+async fn valid_count(pool: &PgPool, chief_id: i64, monday: NaiveDate) -> i32 {
+    sqlx::query_scalar(
+        "SELECT valid_patrols FROM chief_weeks WHERE chief_id = $1 AND week_start = $2",
+    )
+    .bind(chief_id)
+    .bind(monday)
+    .fetch_optional(pool)
+    .await
+    .unwrap()
+    .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn ingest_judges_stores_and_recounts_once() {
+    let db = fresh_database().await;
+    let pool = db.pool();
+    store::demo::load_town(pool).await.unwrap();
+    let hz001 = chief(pool, "HZ001").await;
+    let hz003 = chief(pool, "HZ003").await;
+    let monday = NaiveDate::from_ymd_opt(2026, 11, 16).unwrap();
+
+    let points = synth::record(
+        &store::demo::reach_line(1),
+        start(),
+        &Gait::WALK,
+        &mut Rng::new(1),
+    );
+    let file = synth::gpx(&points);
+    let (id, created) = ingest(pool, upload(hz001, &file, None)).await.unwrap();
+    assert!(created);
+    let detail = store::patrols::detail(pool, id).await.unwrap();
+    assert!(detail.valid, "{:?}", detail.reasons);
+    assert_eq!(detail.week, "2026-W47");
+    assert!(detail.coverage > 0.8, "{}", detail.coverage);
+    assert_eq!(valid_count(pool, hz001.0, monday).await, 1);
+
+    // The same file again (and by key): the same patrol, counted once.
+    let (again, created) = ingest(pool, upload(hz001, &file, None)).await.unwrap();
+    assert_eq!((again, created), (id, false));
+    assert_eq!(valid_count(pool, hz001.0, monday).await, 1);
+
+    // HZ003 uploads HZ001's walk with times two days later: a replay of it,
+    // and not on HZ003's reach (two reaches on) either.
+    let shifted: Vec<_> = points
+        .iter()
+        .map(|&(lon, lat, t)| (lon, lat, t + Duration::days(2)))
+        .collect();
+    let (copy, _) = ingest(pool, upload(hz003, &synth::gpx(&shifted), None))
+        .await
+        .unwrap();
+    let copy = store::patrols::detail(pool, copy).await.unwrap();
+    assert_eq!(copy.duplicate_of, Some(id));
+    assert_eq!(
+        copy.reasons,
+        ["outside_assigned_reaches", "duplicate_track"],
+        "{:?}",
+        copy.reasons
+    );
+    assert_eq!(valid_count(pool, hz003.0, monday).await, 0);
+
+    // Unreadable: a precise code, nothing kept.
+    let before: i64 = sqlx::query_scalar("SELECT count(*) FROM patrols")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    let err = ingest(pool, upload(hz001, "<gpx><trk>", None))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, IngestError::Read(_)), "{err:?}");
+    assert_eq!(err.code(), "malformed_track");
+    let after: i64 = sqlx::query_scalar("SELECT count(*) FROM patrols")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!(after, before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_uploads_of_one_chief_week_are_both_counted() {
+    let db = fresh_database().await;
+    let pool = db.pool();
+    store::demo::load_town(pool).await.unwrap();
+    let hz003 = chief(pool, "HZ003").await;
+    let line = store::demo::reach_line(3);
+    let files: Vec<String> = (0..4)
+        .map(|i| {
+            let at = start() + Duration::hours(6 * i);
+            synth::gpx(&synth::record(
+                &line,
+                at,
+                &Gait::WALK,
+                &mut Rng::new(i as u64),
+            ))
+        })
+        .collect();
+    let tasks: Vec<_> = files
+        .into_iter()
+        .map(|f| {
+            let pool = pool.clone();
+            tokio::spawn(async move { ingest(&pool, upload(hz003, &f, None)).await })
+        })
+        .collect();
+    for task in tasks {
+        assert!(matches!(task.await.unwrap(), Ok((_, true))));
+    }
+    let monday = NaiveDate::from_ymd_opt(2026, 11, 16).unwrap();
+    assert_eq!(valid_count(pool, hz003.0, monday).await, 4);
+}
