@@ -114,7 +114,8 @@ async fn a_backup_restores_rows_and_photos_into_a_fresh_data_directory() {
         .expect("photo url")
         .to_owned();
     let before = snapshot(&chief, &photo_url).await;
-    assert_eq!(before.0.as_array().unwrap().len(), 1);
+    // The demo season's patrols of HZ001 and the one just uploaded.
+    assert!(!before.0.as_array().unwrap().is_empty());
 
     // A backup is safe while the server runs; a restore is not.
     let out = riverchief(&first, &["backup", archive.to_str().unwrap()]);
@@ -181,9 +182,8 @@ async fn a_backup_restores_rows_and_photos_into_a_fresh_data_directory() {
         .json()
         .await
         .unwrap();
-    assert!(
-        upload["id"].as_i64() > before.0[0]["id"].as_i64(),
-        "{upload}"
-    );
+    let ids = before.0.as_array().unwrap().iter();
+    let newest = ids.filter_map(|p| p["id"].as_i64()).max();
+    assert!(upload["id"].as_i64() > newest, "{upload}");
     terminate(server);
 }
