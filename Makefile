@@ -14,7 +14,7 @@ DATA_DIR ?= $(or $(RIVERCHIEF_DATA_DIR),.riverchief)
 TEST_PG_DIR := $(or $(CARGO_TARGET_DIR),target)/test-pg
 
 .DEFAULT_GOAL := help
-.PHONY: help deps run test test-rust test-browser lint fmt bench test-db-stop clean-data
+.PHONY: help deps run test test-rust test-browser lint fmt bench fuzz test-db-stop clean-data
 
 help:
 	@echo "make run           install what is missing, then serve the demo town on http://127.0.0.1:8080"
@@ -22,6 +22,7 @@ help:
 	@echo "make lint          rustfmt check and clippy with warnings as errors"
 	@echo "make fmt           format the code"
 	@echo "make bench         criterion benches (and the load test, once it exists)"
+	@echo "make fuzz          fuzz each track reader for FUZZ_SECONDS (default 600) s; needs nightly and cargo-fuzz"
 	@echo "make deps          install system and npm dependencies (.ci/install-deps.sh)"
 	@echo "make test-db-stop  stop the shared test PostgreSQL in $(TEST_PG_DIR)"
 	@echo "make clean-data    stop and delete the embedded database in $(DATA_DIR)"
@@ -71,6 +72,21 @@ bench:
 	else \
 		echo "load test: none yet (tests/load/run is absent)"; \
 	fi
+
+# One target after another, each for FUZZ_SECONDS. Corpora (seeded from the
+# fixtures, grown by libFuzzer) stay in crates/domain/fuzz/corpus/, crashes
+# in crates/domain/fuzz/artifacts/; neither is committed. A crash stops the
+# run with libFuzzer's reproduction command.
+FUZZ_SECONDS ?= 600
+FUZZ_TARGETS ?= read_gpx read_kml read_geojson read_any
+fuzz:
+	@command -v cargo-fuzz >/dev/null || { echo "cargo-fuzz is missing: cargo install cargo-fuzz"; exit 1; }
+	crates/domain/fuzz/seed.sh
+	cd crates/domain && for target in $(FUZZ_TARGETS); do \
+		echo "fuzz $$target for $(FUZZ_SECONDS) s"; \
+		$(CARGO) +nightly fuzz run -O $$target -- -max_total_time=$(FUZZ_SECONDS) \
+			-max_len=65536 -timeout=10 -rss_limit_mb=1024 -print_final_stats=1; \
+	done
 
 test-db-stop:
 	.ci/embedded-pg.sh stop "$(TEST_PG_DIR)"

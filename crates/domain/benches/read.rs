@@ -1,12 +1,40 @@
 //! Track reading throughput: our readers on a 1-hour 1 Hz track and on a
 //! 20 MiB GPX (the upload limit), side by side with the `gpx` crate as the
 //! baseline. Criterion prints MB/s (decimal) per reader.
+//!
+//! The machine is shared (2 cores, other builds running), so wall time
+//! varies with whoever else runs. `gpx_20MiB_cpu` times the same work in
+//! this thread's CPU time (`/proc/thread-self/schedstat`: nanoseconds on a
+//! CPU), which leaves out the time the thread waited for a core: that is the
+//! figure to compare with the 300 MB/s goal; the wall-time groups are what a
+//! request sees on a busy machine. The kernel updates that counter only at
+//! scheduler ticks (4 ms here), so it serves for the 20 MiB file (~65 ms per
+//! read) but not for a 2 ms one-hour track. Figures in BENCHMARKS.md.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use domain::read::{TrackFormat, read_track};
 use std::fmt::Write;
 use std::hint::black_box;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+/// Nanoseconds this thread has spent on a CPU (Linux), or `None` elsewhere.
+fn thread_cpu_ns() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    stat.split_whitespace().next()?.parse().ok()
+}
+
+/// Runs `f` `iters` times and returns the CPU time it took (wall time when
+/// the CPU clock is not available).
+fn cpu_time(iters: u64, mut f: impl FnMut()) -> Duration {
+    let (cpu, wall) = (thread_cpu_ns(), Instant::now());
+    for _ in 0..iters {
+        f();
+    }
+    match (cpu, thread_cpu_ns()) {
+        (Some(a), Some(b)) => Duration::from_nanos(b - a),
+        _ => wall.elapsed(),
+    }
+}
 
 /// 2026-01-05T00:00:00Z, a Monday.
 const START_S: i64 = 1_767_571_200;
@@ -139,6 +167,21 @@ fn upload_limit(c: &mut Criterion) {
     });
     group.bench_function("gpx_crate", |b| {
         b.iter(|| gpx_crate(black_box(file.as_bytes())))
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("gpx_20MiB_cpu");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(12));
+    group.throughput(Throughput::BytesDecimal(file.len() as u64));
+    group.bench_function("riverchief", |b| {
+        b.iter_custom(|iters| {
+            cpu_time(iters, || {
+                black_box(ours(TrackFormat::Gpx, black_box(file.as_bytes())));
+            })
+        })
     });
     group.finish();
 }

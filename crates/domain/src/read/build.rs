@@ -18,6 +18,15 @@ pub(crate) struct TrackBuilder {
 }
 
 impl TrackBuilder {
+    /// A builder with room for `points` points, for readers that know the
+    /// count up front (no doubling of the point buffer as it grows).
+    pub fn with_capacity(points: usize) -> Self {
+        Self {
+            points: Vec::with_capacity(points),
+            ..Self::default()
+        }
+    }
+
     /// The 1-based number the next point will have in error messages.
     pub fn next_point_no(&self) -> usize {
         self.seen + 1
