@@ -209,7 +209,8 @@ fn status_zh(s: WeekStatus) -> &'static str {
     }
 }
 
-/// The report as a workbook: 河长, 党支部, 汇总 and the 周明细 week matrix.
+/// The report as a workbook: one sheet of chiefs per level (镇级河长,
+/// 村级河长), 党支部, 汇总 and the 周明细 week matrix.
 pub fn to_xlsx(report: &QuarterlyReport) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
     use rust_xlsxwriter::{Color, Format, FormatAlign, FormatBorder, Workbook};
     let mut book = Workbook::new();
@@ -219,23 +220,27 @@ pub fn to_xlsx(report: &QuarterlyReport) -> Result<Vec<u8>, rust_xlsxwriter::Xls
         .set_border(FormatBorder::Thin)
         .set_align(FormatAlign::Center);
 
-    let sheet = book.add_worksheet().set_name("河长")?;
-    for (i, h) in CHIEF_HEADERS.iter().enumerate() {
-        sheet.write_with_format(0, i as u16, *h, &head)?;
-        sheet.set_column_width(i as u16, if i < 4 { 16 } else { 11 })?;
-    }
-    sheet.set_freeze_panes(1, 0)?;
-    for (r, c) in report.chiefs.iter().enumerate() {
-        let r = r as u32 + 1;
-        sheet.write(r, 0, &c.name)?;
-        sheet.write(r, 1, level_zh(&c.level))?;
-        sheet.write(r, 2, c.village.as_deref().unwrap_or(""))?;
-        sheet.write(r, 3, c.branch.as_deref().unwrap_or(""))?;
-        for (i, cell) in figure_cells(&c.figures).into_iter().enumerate() {
-            sheet.write(r, 4 + i as u16, cell)?;
+    // One sheet per level (镇级河长, 村级河长); ranks stay town-wide.
+    for (level, title) in [("town", "镇级河长"), ("village", "村级河长")] {
+        let sheet = book.add_worksheet().set_name(title)?;
+        for (i, h) in CHIEF_HEADERS.iter().enumerate() {
+            sheet.write_with_format(0, i as u16, *h, &head)?;
+            sheet.set_column_width(i as u16, if i < 4 { 16 } else { 11 })?;
         }
-        sheet.write(r, 16, c.score.total)?;
-        sheet.write(r, 17, c.rank)?;
+        sheet.set_freeze_panes(1, 0)?;
+        let chiefs = report.chiefs.iter().filter(|c| c.level == level);
+        for (r, c) in chiefs.enumerate() {
+            let r = r as u32 + 1;
+            sheet.write(r, 0, &c.name)?;
+            sheet.write(r, 1, level_zh(&c.level))?;
+            sheet.write(r, 2, c.village.as_deref().unwrap_or(""))?;
+            sheet.write(r, 3, c.branch.as_deref().unwrap_or(""))?;
+            for (i, cell) in figure_cells(&c.figures).into_iter().enumerate() {
+                sheet.write(r, 4 + i as u16, cell)?;
+            }
+            sheet.write(r, 16, c.score.total)?;
+            sheet.write(r, 17, c.rank)?;
+        }
     }
 
     let sheet = book.add_worksheet().set_name("党支部")?;
