@@ -487,3 +487,103 @@ async fn only_assessors_and_admins_read_the_assessment() {
         (400, &json!("invalid_format"))
     );
 }
+
+/// The PDF through the API: every chief's name and rate in its text
+/// (`pdftotext`), the CJK font embedded (`pdffonts`). Needs poppler-utils
+/// and fonts-wqy-microhei (.ci/install-deps.sh installs both).
+#[cfg(feature = "pdf")]
+#[tokio::test]
+async fn the_pdf_has_every_chief_and_its_font_embedded() {
+    let (server, admin) = scenario().await;
+    let (_, report) = server
+        .get("/api/v1/reports/quarterly?quarter=2026-Q3", Some(&admin))
+        .await;
+    let started = std::time::Instant::now();
+    let (status, ct, cd, pdf) = get_bytes(
+        &server,
+        "/api/v1/reports/quarterly?quarter=2026-Q3&format=pdf",
+        &admin,
+    )
+    .await;
+    let elapsed = started.elapsed();
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&pdf));
+    assert_eq!(ct, "application/pdf");
+    assert_eq!(cd, "attachment; filename=\"riverchief-2026-Q3.pdf\"");
+    assert!(pdf.starts_with(b"%PDF-"));
+    eprintln!(
+        "PDF: {} bytes in {elapsed:?} (request, debug build)",
+        pdf.len()
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("report.pdf");
+    std::fs::write(&file, &pdf).unwrap();
+    let run = |program: &str, args: &[&str]| {
+        let out = std::process::Command::new(program)
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("{program}: {e} (apt-get install poppler-utils)"));
+        assert!(
+            out.status.success(),
+            "{program}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let path = file.to_str().unwrap();
+    let text = run("pdftotext", &["-layout", path, "-"]);
+    assert!(
+        text.contains("牛栏江镇") && text.contains("2026-Q3"),
+        "{text}"
+    );
+    assert!(text.contains("大村村党总支"), "{text}");
+    for c in report["chiefs"].as_array().unwrap() {
+        let name = c["name"].as_str().unwrap();
+        let rate = format!("{:.1}%", c["rate"].as_f64().unwrap() * 100.0);
+        let line = text
+            .lines()
+            .find(|l| l.contains(name) && l.contains(&rate))
+            .unwrap_or_else(|| panic!("no line with {name} and {rate} in\n{text}"));
+        let _ = line;
+    }
+    let fonts = run("pdffonts", &[path]);
+    // name type encoding emb sub uni: the font is embedded (and subset).
+    let font = fonts
+        .lines()
+        .find(|l| l.contains("WenQuanYi") || l.contains("Micro"))
+        .unwrap_or_else(|| panic!("no CJK font in\n{fonts}"));
+    let cols: Vec<&str> = font.split_whitespace().collect();
+    assert_eq!(
+        cols[cols.len() - 5..cols.len() - 2],
+        ["yes", "yes", "yes"],
+        "{fonts}"
+    );
+}
+
+/// Without its font the server answers a 503 naming the package to install.
+#[cfg(feature = "pdf")]
+#[tokio::test]
+async fn a_missing_pdf_font_is_a_503_naming_the_package() {
+    let server =
+        TestServer::start_with(|c| c.pdf_font = Some("/nonexistent/wqy-microhei.ttc".into())).await;
+    store::demo::load(server.db.pool()).await.unwrap();
+    let admin = server.login(logins::ADMIN.0, logins::ADMIN.1).await;
+    let (status, body) = server
+        .get(
+            "/api/v1/reports/quarterly?quarter=2026-Q3&format=pdf",
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["error"]["code"], "pdf_font_missing");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("fonts-wqy-microhei"), "{message}");
+    // The other formats still work.
+    let (status, _) = server
+        .get(
+            "/api/v1/reports/quarterly?quarter=2026-Q3&format=csv",
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(status, 200);
+}

@@ -320,6 +320,17 @@ pub fn quarterly(
     }
 }
 
+/// A rate as shown in every export: a percentage with one decimal
+/// (`33.3%`), "—" when nothing was required.
+///
+/// ```
+/// assert_eq!(domain::report::rate_text(Some(1.0 / 3.0)), "33.3%");
+/// assert_eq!(domain::report::rate_text(None), "—");
+/// ```
+pub fn rate_text(rate: Option<f64>) -> String {
+    rate.map_or_else(|| "—".to_owned(), |r| format!("{:.1}%", r * 100.0))
+}
+
 fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
