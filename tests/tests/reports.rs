@@ -587,3 +587,123 @@ async fn a_missing_pdf_font_is_a_503_naming_the_package() {
         .await;
     assert_eq!(status, 200);
 }
+
+#[tokio::test]
+async fn the_year_puts_four_quarters_side_by_side_and_rates_over_all_weeks() {
+    let (server, admin) = scenario().await;
+    let (status, year) = server
+        .get("/api/v1/reports/yearly?year=2026", Some(&admin))
+        .await;
+    assert_eq!(status, 200, "{year}");
+    assert_eq!(year["year"], 2026);
+    assert_eq!(
+        year["quarters"],
+        json!(["2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4"])
+    );
+    assert_eq!(
+        year["weeks"].as_array().unwrap().len(),
+        53,
+        "2026 has 53 ISO weeks"
+    );
+    let chiefs = &year["chiefs"];
+    assert_eq!(chiefs.as_array().unwrap().len(), 18);
+
+    // Each chief's year is the sum of its quarters, as the quarterly reports say.
+    let mut quarterly = vec![];
+    for q in 1..=4 {
+        let (status, r) = server
+            .get(
+                &format!("/api/v1/reports/quarterly?quarter=2026-Q{q}"),
+                Some(&admin),
+            )
+            .await;
+        assert_eq!(status, 200);
+        quarterly.push(r);
+    }
+    for code in ["HZ001", "HZ002", "HZ017", "HZ000"] {
+        let y = row(chiefs, code);
+        let mut sums = [0i64; 5];
+        for r in &quarterly {
+            if let Some(q) = r["chiefs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["code"] == code)
+            {
+                let quarter = r["quarter"].as_str().unwrap();
+                assert_eq!(
+                    y["quarters"][quarter]["compliant"], q["compliant"],
+                    "{code} {quarter}"
+                );
+                assert_eq!(
+                    y["quarters"][quarter]["rate"], q["rate"],
+                    "{code} {quarter}"
+                );
+                for (s, v) in sums.iter_mut().zip(counts(q)) {
+                    *s += v;
+                }
+            }
+        }
+        assert_eq!(counts(y), sums, "{code}: {y}");
+        let rate = sums[1] as f64 / sums[4] as f64;
+        assert!(close(&y["rate"], rate), "{code}: {} vs {rate}", y["rate"]);
+    }
+    let hz001 = row(chiefs, "HZ001");
+    assert_eq!(
+        (&hz001["compliant"], &hz001["exempt"]),
+        (&json!(4), &json!(1))
+    );
+    assert!(close(&hz001["quarters"]["2026-Q3"]["rate"], 1.0 / 3.0));
+    // The new chief: not listed before the quarter of the appointment.
+    let hz017 = row(chiefs, "HZ017");
+    assert!(hz017["quarters"].get("2026-Q2").is_none(), "{hz017}");
+    assert_eq!(hz017["quarters"]["2026-Q3"]["in_office"], 7);
+
+    // CSV with the BOM and a rate column per quarter; XLSX per level.
+    let (status, _, cd, csv) = get_bytes(
+        &server,
+        "/api/v1/reports/yearly?year=2026&format=csv",
+        &admin,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(cd, "attachment; filename=\"riverchief-2026.csv\"");
+    assert_eq!(&csv[..3], b"\xEF\xBB\xBF");
+    let text = String::from_utf8(csv[3..].to_vec()).unwrap();
+    assert_eq!(text.lines().count(), 19);
+    let head = text.lines().next().unwrap();
+    for q in 1..=4 {
+        assert!(head.contains(&format!("2026-Q{q}达标率")), "{head}");
+    }
+    assert!(head.contains("全年达标率"), "{head}");
+    let (status, _, _, xlsx) = get_bytes(
+        &server,
+        "/api/v1/reports/yearly?year=2026&format=xlsx",
+        &admin,
+    )
+    .await;
+    assert_eq!(status, 200);
+    use calamine::{Reader, Xlsx};
+    let book: Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(xlsx)).unwrap();
+    assert_eq!(book.sheet_names(), ["镇级河长", "村级河长", "党支部"]);
+
+    for (token, want) in [
+        (None, 401),
+        (
+            Some(server.login(logins::CHIEF_1.0, logins::CHIEF_1.1).await),
+            403,
+        ),
+    ] {
+        let (status, _) = server
+            .get("/api/v1/reports/yearly?year=2026", token.as_deref())
+            .await;
+        assert_eq!(status, want);
+    }
+    let (status, body) = server
+        .get("/api/v1/reports/yearly?year=20x6", Some(&admin))
+        .await;
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (400, &json!("invalid_year"))
+    );
+}
