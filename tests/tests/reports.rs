@@ -337,10 +337,7 @@ async fn the_numbers_match_the_hand_computed_quarter_in_every_format() {
         let range = book.worksheet_range(sheet).unwrap();
         let rows: Vec<&[Data]> = range.rows().collect();
         assert_eq!(rows[0][0].to_string(), "河长");
-        let rate_col = rows[0]
-            .iter()
-            .position(|h| h.to_string() == "达标率")
-            .unwrap();
+        let rate_col = rows[0].iter().position(|h| *h == "达标率").unwrap();
         for r in &rows[1..] {
             let name = r[0].to_string();
             let c = chiefs
