@@ -36,9 +36,10 @@ if [ -z "${PG_MAJOR:-}" ]; then
   PG_MAJOR=${PG_MAJOR:-15}
 fi
 
-wanted=("postgresql-$PG_MAJOR" "postgresql-$PG_MAJOR-postgis-3")
+# fonts-wqy-microhei: the CJK font the server embeds in PDF reports (runtime).
+wanted=("postgresql-$PG_MAJOR" "postgresql-$PG_MAJOR-postgis-3" fonts-wqy-microhei)
 if ! $runtime_only; then
-  wanted+=(chromium fonts-wqy-microhei poppler-utils)
+  wanted+=(chromium poppler-utils)
   command -v make >/dev/null 2>&1 || wanted+=(make)
 fi
 

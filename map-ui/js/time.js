@@ -106,3 +106,22 @@ export function formatLength(metres) {
   if (metres == null || Number.isNaN(metres)) return '';
   return metres >= 1000 ? `${(metres / 1000).toFixed(2)} km` : `${Math.round(metres)} m`;
 }
+
+/** The quarter of the week in progress (`2026-Q4`): that of its Thursday, in CST. */
+export function currentQuarter(now = Date.now()) {
+  const p = cstParts(now);
+  const thursday = new Date(Date.UTC(p.year, p.month - 1, p.day + 4 - p.weekday));
+  return `${thursday.getUTCFullYear()}-Q${Math.floor(thursday.getUTCMonth() / 3) + 1}`;
+}
+
+/** The `n` quarters up to and including `quarter`, newest first. */
+export function recentQuarters(quarter, n = 8) {
+  let [year, q] = quarter.split('-Q').map(Number);
+  const out = [];
+  for (let i = 0; i < n; i += 1) {
+    out.push(`${year}-Q${q}`);
+    q -= 1;
+    if (q === 0) { q = 4; year -= 1; }
+  }
+  return out;
+}

@@ -5,13 +5,14 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { isoWeekOf, shiftWeek } from '../../map-ui/js/time.js';
-import { launch, login, newPage, shot } from './lib/browser.js';
+import { currentQuarter, isoWeekOf, shiftWeek } from '../../map-ui/js/time.js';
+import { ARTIFACTS, launch, login, newPage, shot } from './lib/browser.js';
 import { startServer } from './lib/server.js';
 
 const TOWN_HEAD = ['dahezhang', 'demo-town-2026'];
 const CHIEF = ['hz001', 'demo-chief-2026'];
 const ADMIN = ['admin', 'demo-admin-2026'];
+const ASSESSOR = ['assessor', 'demo-assessor-2026'];
 const PHONE = { viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 };
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -558,3 +559,68 @@ describe('vector tiles', () => {
   });
 });
 
+describe('assessment /assessment', () => {
+  test('the quarter per chief and per branch, a bar per chief, exports and a print layout', async () => {
+    const token = await apiToken(ASSESSOR);
+    const quarter = currentQuarter();
+    const expected = await apiGet(`/api/v1/reports/quarterly?quarter=${quarter}`, token);
+    assert.equal(expected.status, 200);
+    const chiefs = expected.body.chiefs;
+    assert.equal(chiefs.length, 17, 'the demo town has 17 chiefs');
+
+    const { context, page } = await newPage(browser, { viewport: { width: 1280, height: 900 }, acceptDownloads: true });
+    await page.goto(`${server.url}/office`);
+    await login(page, ...ASSESSOR);
+    await page.click('a[href="/assessment"]');
+    await page.waitForSelector('body[data-ready="true"] #chief-table');
+    assert.equal(await page.inputValue('#period'), quarter, 'defaults to the current quarter (CST)');
+    assert.match(await page.textContent('.report-title'), /牛栏江镇/);
+    const rows = page.locator('#chief-table tbody tr');
+    assert.equal(await rows.count(), chiefs.length);
+    assert.deepEqual(await rows.evaluateAll((trs) => trs.map((tr) => tr.dataset.code)), chiefs.map((c) => c.code));
+    for (const c of chiefs) {
+      const rate = c.rate == null ? '—' : `${(c.rate * 100).toFixed(1)}%`;
+      assert.match(await page.textContent(`#chief-table tr[data-code="${c.code}"]`), new RegExp(`${c.name}.*${rate.replace('.', '\\.')}`));
+    }
+    assert.equal(await page.locator('#branch-table tbody tr').count(), expected.body.branches.length);
+    const bars = page.locator('#rate-chart rect.bar');
+    assert.equal(await bars.count(), chiefs.length, 'a bar per chief');
+    assert.deepEqual(await bars.evaluateAll((rs) => rs.map((r) => r.dataset.code)), chiefs.map((c) => c.code));
+    await shot(page, 'assessment-quarter');
+
+    // Exports through the bearer token, saved as files.
+    for (const format of ['csv', 'xlsx', 'pdf']) {
+      const [download] = await Promise.all([page.waitForEvent('download'), page.click(`#dl-${format}`)]);
+      assert.equal(download.suggestedFilename(), `riverchief-${quarter}.${format}`);
+    }
+
+    // Print: no buttons, the tables kept.
+    await page.emulateMedia({ media: 'print' });
+    assert.equal(await page.isVisible('#dl-pdf'), false);
+    assert.equal(await page.isVisible('.topbar'), false);
+    assert.ok(await page.isVisible('#chief-table'));
+    await page.screenshot({ path: `${ARTIFACTS}/assessment-print.png`, fullPage: true });
+    await page.emulateMedia({ media: 'screen' });
+
+    // The year: four quarters side by side.
+    await page.click('#view-year');
+    await page.waitForSelector('body[data-ready="true"] #chief-table');
+    assert.equal(await page.inputValue('#period'), quarter.slice(0, 4));
+    const header = await page.textContent('#chief-table thead');
+    for (const q of [1, 2, 3, 4]) assert.ok(header.includes(`第${q}季度`), header);
+    assert.equal(await page.locator('#chief-table tbody tr').count(), chiefs.length);
+    assert.equal(await page.locator('#rate-chart rect.bar').count(), chiefs.length);
+    await shot(page, 'assessment-year');
+    assert.deepEqual(page.errors, []);
+    await context.close();
+  });
+
+  test('a village chief is told the page is for assessors', async () => {
+    const { context, page } = await newPage(browser, { viewport: { width: 1024, height: 700 } });
+    await page.goto(`${server.url}/assessment`);
+    await login(page, ...CHIEF);
+    assert.match(await page.textContent('#notes'), /考核人员/);
+    assert.equal(await page.locator('#chief-table').count(), 0);
+    await context.close();
+  });
+});

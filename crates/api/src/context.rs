@@ -26,6 +26,9 @@ pub struct Config {
     pub max_photos: usize,
     /// Open311 requests one client address may post per hour.
     pub open311_posts_per_hour: usize,
+    /// The CJK font of PDF reports; `None`: `$RIVERCHIEF_PDF_FONT`, else
+    /// Debian's fonts-wqy-microhei.
+    pub pdf_font: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -39,6 +42,7 @@ impl Default for Config {
             max_photo_bytes: 10 * 1024 * 1024,
             max_photos: 6,
             open311_posts_per_hour: 20,
+            pdf_font: None,
         }
     }
 }

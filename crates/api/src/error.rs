@@ -38,6 +38,10 @@ pub enum ApiError {
     TooManyRequests { message: String, retry_after_s: u64 },
     #[error("the database is unavailable; try again shortly")]
     Unavailable,
+    /// Something the server's installation lacks (e.g. the PDF font): the
+    /// message says what to install; retrying will not help.
+    #[error("{message}")]
+    NotInstalled { code: &'static str, message: String },
     #[error("the request took too long; zoom in or try again shortly")]
     Timeout,
     #[error("internal error")]
@@ -104,6 +108,7 @@ impl ApiError {
             }
             Self::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
             Self::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable"),
+            Self::NotInstalled { code, .. } => (StatusCode::SERVICE_UNAVAILABLE, code),
             Self::Timeout => (StatusCode::SERVICE_UNAVAILABLE, "timeout"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
@@ -132,7 +137,7 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert("retry-after", retry_after_s.into());
         }
-        if status == StatusCode::SERVICE_UNAVAILABLE {
+        if status == StatusCode::SERVICE_UNAVAILABLE && !matches!(self, Self::NotInstalled { .. }) {
             response.headers_mut().insert("retry-after", 5u64.into());
         }
         response

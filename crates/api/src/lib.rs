@@ -128,6 +128,7 @@ fn issue_routes() -> OpenApiRouter<ApiContext> {
         .routes(routes!(open311::media))
         .routes(routes!(reports::quarterly))
         .routes(routes!(reports::chief))
+        .routes(routes!(reports::yearly))
         .routes(routes!(tiles::tile))
 }
 

@@ -1,5 +1,6 @@
 //! The quarterly assessment report (季度考核) as JSON, CSV (UTF-8 with BOM,
-//! for Excel on Chinese Windows) and XLSX, plus the per-chief drill-down.
+//! for Excel on Chinese Windows), XLSX and PDF (with the cargo feature
+//! `pdf`, through `report-pdf`), plus the per-chief drill-down.
 //! Admins and assessors only.
 
 use axum::Json;
@@ -8,8 +9,9 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use domain::compliance::WeekStatus;
-use domain::report::{Figures, QuarterlyReport};
-use domain::time::Quarter;
+pub use domain::report::rate_text;
+use domain::report::{Figures, QuarterlyReport, YearChiefRow, YearlyReport};
+use domain::time::{Quarter, Year};
 use serde::Deserialize;
 use store::auth::Role;
 use utoipa::IntoParams;
@@ -22,7 +24,7 @@ use crate::error::{ApiError, ApiPath, ApiQuery, ApiResult};
 pub struct ReportQuery {
     /// e.g. `2026-Q4`.
     pub quarter: String,
-    /// `json` (default), `csv` or `xlsx`.
+    /// `json` (default), `csv`, `xlsx` or `pdf`.
     pub format: Option<String>,
     /// For admins of several towns.
     pub town_id: Option<i64>,
@@ -57,7 +59,8 @@ async fn town_for(ctx: &ApiContext, auth: &AuthUser, asked: Option<i64>) -> ApiR
 
 /// The quarterly assessment per chief, per party branch and for the town.
 #[utoipa::path(get, path = "/api/v1/reports/quarterly", tag = "reports", params(ReportQuery),
-    responses((status = 200, description = "JSON, CSV or XLSX"), (status = 400), (status = 401), (status = 403)),
+    responses((status = 200, description = "JSON, CSV, XLSX or PDF"), (status = 400), (status = 401), (status = 403),
+        (status = 503, description = "PDF asked but its font is not installed (fonts-wqy-microhei)")),
     security(("bearer" = [])))]
 pub async fn quarterly(
     State(ctx): State<ApiContext>,
@@ -70,7 +73,7 @@ pub async fn quarterly(
     if !matches!(format, "json" | "csv" | "xlsx" | "pdf") {
         return Err(ApiError::BadRequest {
             code: "invalid_format",
-            message: format!("format `{format}`: expected json, csv or xlsx"),
+            message: format!("format `{format}`: expected json, csv, xlsx or pdf"),
         });
     }
     let town_id = town_for(&ctx, &auth, q.town_id).await?;
@@ -87,19 +90,20 @@ pub async fn quarterly(
             .into_response()),
         "xlsx" => Ok((
             [
-                (
-                    header::CONTENT_TYPE,
-                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_owned(),
-                ),
+                (header::CONTENT_TYPE, XLSX_TYPE.to_owned()),
                 (header::CONTENT_DISPOSITION, file("xlsx")),
             ],
             to_xlsx(&report).map_err(|e| ApiError::Internal(e.to_string()))?,
         )
             .into_response()),
-        "pdf" => Err(ApiError::unprocessable(
-            "format_not_supported",
-            "PDF is not yet supported: use csv or xlsx",
-        )),
+        "pdf" => Ok((
+            [
+                (header::CONTENT_TYPE, "application/pdf".to_owned()),
+                (header::CONTENT_DISPOSITION, file("pdf")),
+            ],
+            pdf(&ctx, report).await?,
+        )
+            .into_response()),
         _ => Ok(Json(report).into_response()),
     }
 }
@@ -128,6 +132,203 @@ pub async fn chief(
     Ok(Json(detail))
 }
 
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct YearQuery {
+    /// e.g. `2026` (the ISO week-year: its quarters' weeks).
+    pub year: String,
+    /// `json` (default), `csv` or `xlsx`.
+    pub format: Option<String>,
+    /// For admins of several towns.
+    pub town_id: Option<i64>,
+}
+
+/// The year's assessment: the four quarters side by side per chief and per
+/// party branch, and the year's rate = compliant / required weeks over the year.
+#[utoipa::path(get, path = "/api/v1/reports/yearly", tag = "reports", params(YearQuery),
+    responses((status = 200, description = "JSON, CSV or XLSX"), (status = 400), (status = 401), (status = 403), (status = 422)),
+    security(("bearer" = [])))]
+pub async fn yearly(
+    State(ctx): State<ApiContext>,
+    auth: AuthUser,
+    ApiQuery(q): ApiQuery<YearQuery>,
+) -> ApiResult<Response> {
+    auth.require(&[Role::Admin, Role::Assessor])?;
+    let year = q
+        .year
+        .trim()
+        .parse::<i32>()
+        .ok()
+        .and_then(|y| Year::new(y).ok())
+        .ok_or_else(|| ApiError::BadRequest {
+            code: "invalid_year",
+            message: format!("year `{}`: expected a year such as 2026", q.year),
+        })?;
+    let format = q.format.as_deref().unwrap_or("json");
+    match format {
+        "json" | "csv" | "xlsx" => {}
+        "pdf" => {
+            return Err(ApiError::unprocessable(
+                "format_not_supported",
+                "the year is available as json, csv or xlsx; PDF is per quarter",
+            ));
+        }
+        _ => {
+            return Err(ApiError::BadRequest {
+                code: "invalid_format",
+                message: format!("format `{format}`: expected json, csv or xlsx"),
+            });
+        }
+    }
+    let town_id = town_for(&ctx, &auth, q.town_id).await?;
+    let report = store::reports::yearly(&ctx.pool, town_id, year, Utc::now()).await?;
+    let file = |ext: &str| format!("attachment; filename=\"riverchief-{}.{ext}\"", year.get());
+    match format {
+        "csv" => Ok((
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+                (header::CONTENT_DISPOSITION, file("csv")),
+            ],
+            year_to_csv(&report).map_err(|e| ApiError::Internal(e.to_string()))?,
+        )
+            .into_response()),
+        "xlsx" => Ok((
+            [
+                (header::CONTENT_TYPE, XLSX_TYPE.to_owned()),
+                (header::CONTENT_DISPOSITION, file("xlsx")),
+            ],
+            year_to_xlsx(&report).map_err(|e| ApiError::Internal(e.to_string()))?,
+        )
+            .into_response()),
+        _ => Ok(Json(report).into_response()),
+    }
+}
+
+/// Column headers of the year's chief sheet / CSV (the quarters' rates follow
+/// the first four columns).
+fn year_headers(report: &YearlyReport, first: &[&str]) -> Vec<String> {
+    let mut h: Vec<String> = first.iter().map(|s| (*s).to_owned()).collect();
+    h.extend(report.quarters.iter().map(|q| format!("{q}达标率")));
+    h.extend(
+        [
+            "在任周数",
+            "应巡周数",
+            "达标周数",
+            "免巡周数",
+            "未巡周数",
+            "全年达标率",
+            "有效巡河次数",
+            "巡河里程(km)",
+            "巡河时长(h)",
+            "发现问题",
+            "解决问题",
+            "按期解决",
+            "得分",
+            "排名",
+        ]
+        .map(str::to_owned),
+    );
+    h
+}
+
+fn quarter_rates(
+    report: &YearlyReport,
+    quarters: &std::collections::BTreeMap<Quarter, Figures>,
+) -> Vec<String> {
+    report
+        .quarters
+        .iter()
+        .map(|q| {
+            quarters
+                .get(q)
+                .map_or_else(|| "—".to_owned(), |f| rate_text(f.rate))
+        })
+        .collect()
+}
+
+fn year_chief_cells(report: &YearlyReport, c: &YearChiefRow) -> Vec<String> {
+    let mut row = vec![
+        c.name.clone(),
+        level_zh(&c.level).to_owned(),
+        c.village.clone().unwrap_or_default(),
+        c.branch.clone().unwrap_or_default(),
+    ];
+    row.extend(quarter_rates(report, &c.quarters));
+    row.extend(figure_cells(&c.figures));
+    row.push(format!("{:.2}", c.score.total));
+    row.push(c.rank.to_string());
+    row
+}
+
+/// The year's chief rows as CSV: UTF-8 with a BOM, Chinese headers.
+pub fn year_to_csv(report: &YearlyReport) -> Result<Vec<u8>, csv::Error> {
+    let mut out = "\u{FEFF}".as_bytes().to_vec();
+    {
+        let mut w = csv::Writer::from_writer(&mut out);
+        w.write_record(year_headers(report, &["河长", "级别", "村", "党支部"]))?;
+        for c in &report.chiefs {
+            w.write_record(year_chief_cells(report, c))?;
+        }
+        w.flush()?;
+    }
+    Ok(out)
+}
+
+/// The year as a workbook: 镇级河长, 村级河长, 党支部 (quarters side by side).
+pub fn year_to_xlsx(report: &YearlyReport) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+    use rust_xlsxwriter::Workbook;
+    let mut book = Workbook::new();
+    let head = header_format();
+    let chief_headers = year_headers(report, &["河长", "级别", "村", "党支部"]);
+    for (level, title) in [("town", "镇级河长"), ("village", "村级河长")] {
+        let sheet = book.add_worksheet().set_name(title)?;
+        for (i, h) in chief_headers.iter().enumerate() {
+            sheet.write_with_format(0, i as u16, h.as_str(), &head)?;
+            sheet.set_column_width(i as u16, if i < 4 { 16 } else { 12 })?;
+        }
+        sheet.set_freeze_panes(1, 0)?;
+        let chiefs = report.chiefs.iter().filter(|c| c.level == level);
+        for (r, c) in chiefs.enumerate() {
+            for (i, cell) in year_chief_cells(report, c).into_iter().enumerate() {
+                sheet.write(r as u32 + 1, i as u16, cell)?;
+            }
+        }
+    }
+    let sheet = book.add_worksheet().set_name("党支部")?;
+    let headers = year_headers(report, &["党支部", "村", "河长人数"]);
+    for (i, h) in headers.iter().enumerate() {
+        sheet.write_with_format(0, i as u16, h.as_str(), &head)?;
+        sheet.set_column_width(i as u16, if i < 2 { 18 } else { 12 })?;
+    }
+    sheet.set_freeze_panes(1, 0)?;
+    for (r, b) in report.branches.iter().enumerate() {
+        let mut row = vec![
+            b.name.clone(),
+            b.village.clone().unwrap_or_default(),
+            b.chiefs.to_string(),
+        ];
+        row.extend(quarter_rates(report, &b.quarters));
+        row.extend(figure_cells(&b.figures));
+        row.push(format!("{:.2}", b.score.total));
+        row.push(b.rank.to_string());
+        for (i, cell) in row.into_iter().enumerate() {
+            sheet.write(r as u32 + 1, i as u16, cell)?;
+        }
+    }
+    book.save_to_buffer()
+}
+
+const XLSX_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+/// Bold, light blue, boxed: the header row of every sheet.
+fn header_format() -> rust_xlsxwriter::Format {
+    use rust_xlsxwriter::{Color, Format, FormatAlign, FormatBorder};
+    Format::new()
+        .set_bold()
+        .set_background_color(Color::RGB(0xDDEBF7))
+        .set_border(FormatBorder::Thin)
+        .set_align(FormatAlign::Center)
+}
+
 /// Column headers of the chief sheet / CSV.
 pub const CHIEF_HEADERS: [&str; 18] = [
     "河长",
@@ -150,9 +351,39 @@ pub const CHIEF_HEADERS: [&str; 18] = [
     "排名",
 ];
 
-/// A rate as a percentage with one decimal, "—" when nothing was required.
-pub fn rate_text(rate: Option<f64>) -> String {
-    rate.map_or_else(|| "—".to_owned(), |r| format!("{:.1}%", r * 100.0))
+/// The report as PDF, typeset off the async threads (~0.1–0.3 s).
+#[cfg(feature = "pdf")]
+async fn pdf(ctx: &ApiContext, report: QuarterlyReport) -> ApiResult<Vec<u8>> {
+    let font = ctx.config.pdf_font.clone();
+    tokio::task::spawn_blocking(move || to_pdf(&report, font.as_deref()))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(|e| match e {
+            report_pdf::PdfError::Typeset(detail) => ApiError::Internal(detail),
+            missing => ApiError::NotInstalled {
+                code: "pdf_font_missing",
+                message: missing.to_string(),
+            },
+        })
+}
+
+#[cfg(not(feature = "pdf"))]
+async fn pdf(_: &ApiContext, _: QuarterlyReport) -> ApiResult<Vec<u8>> {
+    Err(ApiError::unprocessable(
+        "format_not_supported",
+        "this server was built without PDF support (cargo feature `pdf`): use csv or xlsx",
+    ))
+}
+
+/// The report as PDF with the font at `font` (default: `$RIVERCHIEF_PDF_FONT`,
+/// else Debian's fonts-wqy-microhei).
+#[cfg(feature = "pdf")]
+pub fn to_pdf(
+    report: &QuarterlyReport,
+    font: Option<&std::path::Path>,
+) -> Result<Vec<u8>, report_pdf::PdfError> {
+    let font = report_pdf::load_font(font)?;
+    report_pdf::render(report, &font)
 }
 
 fn level_zh(level: &str) -> &'static str {
@@ -209,33 +440,34 @@ fn status_zh(s: WeekStatus) -> &'static str {
     }
 }
 
-/// The report as a workbook: 河长, 党支部, 汇总 and the 周明细 week matrix.
+/// The report as a workbook: one sheet of chiefs per level (镇级河长,
+/// 村级河长), 党支部, 汇总 and the 周明细 week matrix.
 pub fn to_xlsx(report: &QuarterlyReport) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
     use rust_xlsxwriter::{Color, Format, FormatAlign, FormatBorder, Workbook};
     let mut book = Workbook::new();
-    let head = Format::new()
-        .set_bold()
-        .set_background_color(Color::RGB(0xDDEBF7))
-        .set_border(FormatBorder::Thin)
-        .set_align(FormatAlign::Center);
+    let head = header_format();
 
-    let sheet = book.add_worksheet().set_name("河长")?;
-    for (i, h) in CHIEF_HEADERS.iter().enumerate() {
-        sheet.write_with_format(0, i as u16, *h, &head)?;
-        sheet.set_column_width(i as u16, if i < 4 { 16 } else { 11 })?;
-    }
-    sheet.set_freeze_panes(1, 0)?;
-    for (r, c) in report.chiefs.iter().enumerate() {
-        let r = r as u32 + 1;
-        sheet.write(r, 0, &c.name)?;
-        sheet.write(r, 1, level_zh(&c.level))?;
-        sheet.write(r, 2, c.village.as_deref().unwrap_or(""))?;
-        sheet.write(r, 3, c.branch.as_deref().unwrap_or(""))?;
-        for (i, cell) in figure_cells(&c.figures).into_iter().enumerate() {
-            sheet.write(r, 4 + i as u16, cell)?;
+    // One sheet per level (镇级河长, 村级河长); ranks stay town-wide.
+    for (level, title) in [("town", "镇级河长"), ("village", "村级河长")] {
+        let sheet = book.add_worksheet().set_name(title)?;
+        for (i, h) in CHIEF_HEADERS.iter().enumerate() {
+            sheet.write_with_format(0, i as u16, *h, &head)?;
+            sheet.set_column_width(i as u16, if i < 4 { 16 } else { 11 })?;
         }
-        sheet.write(r, 16, c.score.total)?;
-        sheet.write(r, 17, c.rank)?;
+        sheet.set_freeze_panes(1, 0)?;
+        let chiefs = report.chiefs.iter().filter(|c| c.level == level);
+        for (r, c) in chiefs.enumerate() {
+            let r = r as u32 + 1;
+            sheet.write(r, 0, &c.name)?;
+            sheet.write(r, 1, level_zh(&c.level))?;
+            sheet.write(r, 2, c.village.as_deref().unwrap_or(""))?;
+            sheet.write(r, 3, c.branch.as_deref().unwrap_or(""))?;
+            for (i, cell) in figure_cells(&c.figures).into_iter().enumerate() {
+                sheet.write(r, 4 + i as u16, cell)?;
+            }
+            sheet.write(r, 16, c.score.total)?;
+            sheet.write(r, 17, c.rank)?;
+        }
     }
 
     let sheet = book.add_worksheet().set_name("党支部")?;

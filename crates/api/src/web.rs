@@ -1,6 +1,6 @@
 //! The web app from `map-ui/`: `/` (town head's map), `/chief` (the chief's
 //! phone page), `/office` (the town office), `/report` (public complaints),
-//! plus their assets. Everything is served from disk with precompressed
+//! `/assessment` (the printable assessment), plus their assets. Everything is served from disk with precompressed
 //! `.br`/`.gz` siblings where they exist, so the map works offline and the
 //! 1.1 MB map library crosses a village's mobile network as ~240 KB.
 
@@ -46,6 +46,7 @@ pub fn routes(config: &Config) -> Router<ApiContext> {
         .route_service("/chief", page("chief.html"))
         .route_service("/office", page("office.html"))
         .route_service("/report", page("report.html"))
+        .route_service("/assessment", page("assessment.html"))
         .nest_service(
             "/vendor",
             tower::ServiceBuilder::new()

@@ -320,8 +320,211 @@ pub fn quarterly(
     }
 }
 
+/// A rate as shown in every export: a percentage with one decimal
+/// (`33.3%`), "—" when nothing was required.
+///
+/// ```
+/// assert_eq!(domain::report::rate_text(Some(1.0 / 3.0)), "33.3%");
+/// assert_eq!(domain::report::rate_text(None), "—");
+/// ```
+pub fn rate_text(rate: Option<f64>) -> String {
+    rate.map_or_else(|| "—".to_owned(), |r| format!("{:.1}%", r * 100.0))
+}
+
 fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
+}
+
+// ------------------------------------------------------------------- year
+
+/// One chief's year: each quarter's figures side by side, and the year's.
+#[derive(Debug, Clone, Serialize)]
+pub struct YearChiefRow {
+    pub chief_id: i64,
+    pub code: String,
+    pub name: String,
+    pub level: String,
+    pub village: Option<String>,
+    pub branch_id: Option<i64>,
+    pub branch: Option<String>,
+    /// Quarter → that quarter's figures (only quarters the chief was listed in).
+    pub quarters: BTreeMap<Quarter, Figures>,
+    /// The year: sums over the quarters; `rate` = Σ compliant / Σ required.
+    #[serde(flatten)]
+    pub figures: Figures,
+    pub score: Score,
+    pub rank: u32,
+}
+
+/// One party branch's year.
+#[derive(Debug, Clone, Serialize)]
+pub struct YearBranchRow {
+    pub branch_id: i64,
+    pub code: String,
+    pub name: String,
+    pub village: Option<String>,
+    /// Distinct chiefs over the year.
+    pub chiefs: u32,
+    pub quarters: BTreeMap<Quarter, Figures>,
+    #[serde(flatten)]
+    pub figures: Figures,
+    pub score: Score,
+    pub rank: u32,
+}
+
+/// The town's year.
+#[derive(Debug, Clone, Serialize)]
+pub struct YearTownSummary {
+    pub town_id: i64,
+    pub code: String,
+    pub name: String,
+    pub chiefs: u32,
+    pub branches: u32,
+    pub quarters: BTreeMap<Quarter, Figures>,
+    #[serde(flatten)]
+    pub figures: Figures,
+    pub mean_score: Option<f64>,
+}
+
+/// The year view (年度考核): four quarters side by side per chief, and the
+/// year's rate = compliant weeks / required weeks over the year (not the
+/// mean of the quarterly rates, which would weigh a 6-week quarter of a new
+/// chief like a full one).
+#[derive(Debug, Clone, Serialize)]
+pub struct YearlyReport {
+    pub year: i32,
+    pub quarters: Vec<Quarter>,
+    pub weeks: Vec<IsoWeek>,
+    pub generated_at: DateTime<Utc>,
+    pub formula: ScoreFormula,
+    pub town: YearTownSummary,
+    pub chiefs: Vec<YearChiefRow>,
+    pub branches: Vec<YearBranchRow>,
+}
+
+impl Figures {
+    /// Adds everything, issues resolved included (quarters are disjoint).
+    fn add_all(&mut self, o: &Figures) {
+        self.add(o);
+        self.resolved += o.resolved;
+        self.resolved_on_time += o.resolved_on_time;
+    }
+}
+
+/// Assembles the year from its four quarterly reports (in any order). A
+/// chief or branch appears when listed in at least one quarter; scores and
+/// ranks are recomputed from the year's sums with the formula of the last
+/// quarter.
+pub fn yearly(year: i32, quarters: Vec<QuarterlyReport>, now: DateTime<Utc>) -> YearlyReport {
+    let mut quarters = quarters;
+    quarters.sort_by_key(|q| q.quarter);
+    let formula = quarters.last().map(|q| q.formula).unwrap_or_default();
+    let mut chiefs: BTreeMap<i64, YearChiefRow> = BTreeMap::new();
+    let mut branches: BTreeMap<i64, YearBranchRow> = BTreeMap::new();
+    let mut members: BTreeMap<i64, std::collections::BTreeSet<i64>> = BTreeMap::new();
+    let mut town_quarters = BTreeMap::new();
+    let mut town_figures = Figures::default();
+    let mut town_meta = None;
+    for q in &quarters {
+        town_quarters.insert(q.quarter, q.town.figures.clone());
+        town_figures.add_all(&q.town.figures);
+        town_meta = Some((q.town.town_id, q.town.code.clone(), q.town.name.clone()));
+        for c in &q.chiefs {
+            let row = chiefs.entry(c.chief_id).or_insert_with(|| YearChiefRow {
+                chief_id: c.chief_id,
+                code: c.code.clone(),
+                name: c.name.clone(),
+                level: c.level.clone(),
+                village: c.village.clone(),
+                branch_id: c.branch_id,
+                branch: c.branch.clone(),
+                quarters: BTreeMap::new(),
+                figures: Figures::default(),
+                score: c.score,
+                rank: 0,
+            });
+            row.quarters.insert(q.quarter, c.figures.clone());
+            row.figures.add_all(&c.figures);
+            if let Some(b) = c.branch_id {
+                members.entry(b).or_default().insert(c.chief_id);
+            }
+        }
+        for b in &q.branches {
+            let row = branches
+                .entry(b.branch_id)
+                .or_insert_with(|| YearBranchRow {
+                    branch_id: b.branch_id,
+                    code: b.code.clone(),
+                    name: b.name.clone(),
+                    village: b.village.clone(),
+                    chiefs: 0,
+                    quarters: BTreeMap::new(),
+                    figures: Figures::default(),
+                    score: b.score,
+                    rank: 0,
+                });
+            row.quarters.insert(q.quarter, b.figures.clone());
+            row.figures.add_all(&b.figures);
+        }
+    }
+    let mut chief_rows: Vec<YearChiefRow> = chiefs.into_values().collect();
+    for r in &mut chief_rows {
+        r.figures.finish_rate();
+        r.score = r.figures.score(&formula);
+    }
+    let ranks = competition_ranks(&chief_rows.iter().map(|r| r.score.total).collect::<Vec<_>>());
+    for (r, rank) in chief_rows.iter_mut().zip(ranks) {
+        r.rank = rank;
+    }
+    chief_rows.sort_by(|a, b| a.rank.cmp(&b.rank).then_with(|| a.code.cmp(&b.code)));
+
+    let mut branch_rows: Vec<YearBranchRow> = branches
+        .into_values()
+        .map(|mut r| {
+            r.chiefs = members.get(&r.branch_id).map_or(0, |m| m.len() as u32);
+            r.figures.finish_rate();
+            r.score = r.figures.score(&formula);
+            r
+        })
+        .collect();
+    let ranks = competition_ranks(
+        &branch_rows
+            .iter()
+            .map(|r| r.score.total)
+            .collect::<Vec<_>>(),
+    );
+    for (r, rank) in branch_rows.iter_mut().zip(ranks) {
+        r.rank = rank;
+    }
+    branch_rows.sort_by(|a, b| a.rank.cmp(&b.rank).then_with(|| a.code.cmp(&b.code)));
+
+    town_figures.finish_rate();
+    let mean_score = (!chief_rows.is_empty()).then(|| {
+        round2(chief_rows.iter().map(|r| r.score.total).sum::<f64>() / chief_rows.len() as f64)
+    });
+    let (town_id, code, name) = town_meta.unwrap_or_default();
+    YearlyReport {
+        year,
+        quarters: quarters.iter().map(|q| q.quarter).collect(),
+        weeks: quarters
+            .iter()
+            .flat_map(|q| q.weeks.iter().copied())
+            .collect(),
+        generated_at: now,
+        formula,
+        town: YearTownSummary {
+            town_id,
+            code,
+            name,
+            chiefs: chief_rows.len() as u32,
+            branches: branch_rows.len() as u32,
+            quarters: town_quarters,
+            figures: town_figures,
+            mean_score,
+        },
+        chiefs: chief_rows,
+        branches: branch_rows,
+    }
 }
 
 #[cfg(test)]

@@ -115,7 +115,7 @@ enum ReportWhat {
         /// e.g. 2026-Q3.
         #[arg(long)]
         quarter: String,
-        /// csv | xlsx | json (pdf: not yet supported).
+        /// csv | xlsx | pdf | json.
         #[arg(long, default_value = "csv")]
         format: String,
         /// Output file.
@@ -225,10 +225,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let quarter: domain::time::Quarter = quarter
                 .parse()
                 .map_err(|e| anyhow::anyhow!("--quarter: {e}"))?;
-            if !matches!(format.as_str(), "csv" | "xlsx" | "json") {
-                anyhow::bail!(
-                    "--format {format}: not supported; use csv, xlsx or json (pdf is not yet supported)"
-                );
+            if !matches!(format.as_str(), "csv" | "xlsx" | "pdf" | "json") {
+                anyhow::bail!("--format {format}: not supported; use csv, xlsx, pdf or json");
             }
             let db = db::Database::open(&cli.data_dir).await?;
             let result = report_quarterly(&db.pool, quarter, &format, town.as_deref()).await;
@@ -507,6 +505,7 @@ async fn report_quarterly(
     Ok(match format {
         "csv" => api::reports::to_csv(&report)?,
         "xlsx" => api::reports::to_xlsx(&report)?,
+        "pdf" => api::reports::to_pdf(&report, None)?,
         _ => serde_json::to_vec_pretty(&report)?,
     })
 }

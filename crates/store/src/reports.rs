@@ -6,10 +6,11 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::compliance::{DateRange, Tenure, WeekStatus, week_status};
 use domain::report::{
-    BranchInput, ChiefInput, QuarterlyReport, Resolved, TownInput, quarterly as assemble,
+    BranchInput, ChiefInput, QuarterlyReport, Resolved, TownInput, YearlyReport,
+    quarterly as assemble, yearly as assemble_year,
 };
 use domain::scoring::ScoreFormula;
-use domain::time::{IsoWeek, Quarter};
+use domain::time::{IsoWeek, Quarter, Year};
 use serde::Serialize;
 use sqlx::PgPool;
 use std::collections::{BTreeMap, HashMap};
@@ -250,6 +251,21 @@ pub async fn quarterly(
         ScoreFormula::default(),
         now,
     ))
+}
+
+/// The year's assessment of one town: its four quarters, assembled by
+/// `domain::report::yearly` (a few set-based queries per quarter).
+pub async fn yearly(
+    pool: &PgPool,
+    town_id: i64,
+    year: Year,
+    now: DateTime<Utc>,
+) -> Result<YearlyReport> {
+    let mut quarters = Vec::with_capacity(4);
+    for quarter in year.quarters() {
+        quarters.push(quarterly(pool, town_id, quarter, now).await?);
+    }
+    Ok(assemble_year(year.get(), quarters, now))
 }
 
 /// One patrol behind a week's status.
