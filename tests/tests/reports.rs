@@ -563,7 +563,7 @@ async fn the_pdf_has_every_chief_and_its_font_embedded() {
 async fn a_missing_pdf_font_is_a_503_naming_the_package() {
     let server =
         TestServer::start_with(|c| c.pdf_font = Some("/nonexistent/wqy-microhei.ttc".into())).await;
-    store::demo::load(server.db.pool()).await.unwrap();
+    store::demo::load_town(server.db.pool()).await.unwrap();
     let admin = server.login(logins::ADMIN.0, logins::ADMIN.1).await;
     let (status, body) = server
         .get(
