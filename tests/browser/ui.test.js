@@ -537,7 +537,7 @@ describe('office /office', () => {
 });
 
 describe('vector tiles', () => {
-  test('the map takes patrols and issues from /tiles', async () => {
+  test('the map takes patrols and issues from /tiles', async (t) => {
     const token = await apiToken(TOWN_HEAD);
     const probe = await fetch(`${server.url}/tiles/0/0/0.mvt?week=${isoWeekOf(Date.now())}`, { headers: { Authorization: `Bearer ${token}` } });
     assert.ok([200, 204].includes(probe.status), `/tiles answered ${probe.status}`);
