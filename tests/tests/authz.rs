@@ -326,6 +326,11 @@ fn operations(f: &Fixture) -> Vec<Operation> {
             office_reads,
         ),
         get(
+            "/api/v1/reports/yearly",
+            "/api/v1/reports/yearly?year=2026".into(),
+            Roles([200, 403, 403, 403, 200]),
+        ),
+        get(
             "/api/v1/reports/quarterly/chiefs/{id}",
             format!("/api/v1/reports/quarterly/chiefs/{chief}?{quarter}"),
             Roles([200, 403, 403, 403, 200]),
