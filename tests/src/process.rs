@@ -7,12 +7,16 @@ use std::time::{Duration, Instant};
 
 /// The debug binary, built (or brought up to date) once per test process:
 /// the e2e crate does not depend on the binary, so cargo would not rebuild it.
+/// `--workspace --bins --tests` resolves features exactly as
+/// `cargo test --workspace` does, so after that it is a no-op; `-p riverchief`
+/// alone would unify fewer features and rebuild hyper, tower and the typst
+/// stack a second time.
 pub fn binary() -> PathBuf {
     static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     BUILT
         .get_or_init(|| {
             let status = Command::new(env!("CARGO"))
-                .args(["build", "-q", "-p", "riverchief"])
+                .args(["build", "-q", "--workspace", "--bins", "--tests"])
                 .status()
                 .expect("cargo build");
             assert!(status.success());

@@ -3,7 +3,7 @@
 // temporary data directory (the embedded database), or uses DATABASE_URL
 // when it is set. Environment knobs:
 //   RIVERCHIEF_URL  use a server that is already running (no build, no start)
-//   RIVERCHIEF_BIN  use this binary instead of `cargo build -p riverchief`
+//   RIVERCHIEF_BIN  use this binary instead of building it
 
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -28,8 +28,11 @@ function freePort() {
 
 function binary() {
   if (process.env.RIVERCHIEF_BIN) return process.env.RIVERCHIEF_BIN;
-  const build = spawnSync('cargo', ['build', '-p', 'riverchief'], { cwd: REPO, stdio: ['ignore', 'inherit', 'inherit'] });
-  if (build.status !== 0) throw new Error('cargo build -p riverchief failed');
+  // The same feature set as `cargo test --workspace` (a no-op after `make
+  // test-rust`); `-p riverchief` alone would rebuild half the dependencies.
+  const args = ['build', '--workspace', '--bins', '--tests'];
+  const build = spawnSync('cargo', args, { cwd: REPO, stdio: ['ignore', 'inherit', 'inherit'] });
+  if (build.status !== 0) throw new Error(`cargo ${args.join(' ')} failed`);
   return join(REPO, 'target', 'debug', 'riverchief');
 }
 

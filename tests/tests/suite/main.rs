@@ -1,0 +1,15 @@
+//! The end-to-end suite, one test binary (one link of the whole stack
+//! instead of one per file). Run one part with a filter:
+//! `cargo test -p e2e --test suite patrols::`.
+
+mod authz;
+mod backup;
+mod binary;
+mod compliance;
+mod demo;
+mod foundation;
+mod issues;
+mod open311;
+mod patrols;
+mod reports;
+mod tiles;
