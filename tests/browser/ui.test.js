@@ -610,6 +610,10 @@ describe('assessment /assessment', () => {
     for (const q of [1, 2, 3, 4]) assert.ok(header.includes(`第${q}季度`), header);
     assert.equal(await page.locator('#chief-table tbody tr').count(), chiefs.length);
     assert.equal(await page.locator('#rate-chart rect.bar').count(), chiefs.length);
+    for (const format of ['xlsx', 'pdf']) {
+      const [download] = await Promise.all([page.waitForEvent('download'), page.click(`#dl-${format}`)]);
+      assert.equal(download.suggestedFilename(), `riverchief-${quarter.slice(0, 4)}.${format}`);
+    }
     await shot(page, 'assessment-year');
     assert.deepEqual(page.errors, []);
     await context.close();

@@ -101,7 +101,7 @@ pub async fn quarterly(
                 (header::CONTENT_TYPE, "application/pdf".to_owned()),
                 (header::CONTENT_DISPOSITION, file("pdf")),
             ],
-            pdf(&ctx, report).await?,
+            pdf(&ctx, Assessment::Quarter(report)).await?,
         )
             .into_response()),
         _ => Ok(Json(report).into_response()),
@@ -136,7 +136,7 @@ pub async fn chief(
 pub struct YearQuery {
     /// e.g. `2026` (the ISO week-year: its quarters' weeks).
     pub year: String,
-    /// `json` (default), `csv` or `xlsx`.
+    /// `json` (default), `csv`, `xlsx` or `pdf`.
     pub format: Option<String>,
     /// For admins of several towns.
     pub town_id: Option<i64>,
@@ -145,7 +145,8 @@ pub struct YearQuery {
 /// The year's assessment: the four quarters side by side per chief and per
 /// party branch, and the year's rate = compliant / required weeks over the year.
 #[utoipa::path(get, path = "/api/v1/reports/yearly", tag = "reports", params(YearQuery),
-    responses((status = 200, description = "JSON, CSV or XLSX"), (status = 400), (status = 401), (status = 403), (status = 422)),
+    responses((status = 200, description = "JSON, CSV, XLSX or PDF"), (status = 400), (status = 401), (status = 403),
+        (status = 503, description = "PDF asked but its font is not installed (fonts-wqy-microhei)")),
     security(("bearer" = [])))]
 pub async fn yearly(
     State(ctx): State<ApiContext>,
@@ -164,20 +165,11 @@ pub async fn yearly(
             message: format!("year `{}`: expected a year such as 2026", q.year),
         })?;
     let format = q.format.as_deref().unwrap_or("json");
-    match format {
-        "json" | "csv" | "xlsx" => {}
-        "pdf" => {
-            return Err(ApiError::unprocessable(
-                "format_not_supported",
-                "the year is available as json, csv or xlsx; PDF is per quarter",
-            ));
-        }
-        _ => {
-            return Err(ApiError::BadRequest {
-                code: "invalid_format",
-                message: format!("format `{format}`: expected json, csv or xlsx"),
-            });
-        }
+    if !matches!(format, "json" | "csv" | "xlsx" | "pdf") {
+        return Err(ApiError::BadRequest {
+            code: "invalid_format",
+            message: format!("format `{format}`: expected json, csv, xlsx or pdf"),
+        });
     }
     let town_id = town_for(&ctx, &auth, q.town_id).await?;
     let report = store::reports::yearly(&ctx.pool, town_id, year, Utc::now()).await?;
@@ -197,6 +189,14 @@ pub async fn yearly(
                 (header::CONTENT_DISPOSITION, file("xlsx")),
             ],
             year_to_xlsx(&report).map_err(|e| ApiError::Internal(e.to_string()))?,
+        )
+            .into_response()),
+        "pdf" => Ok((
+            [
+                (header::CONTENT_TYPE, "application/pdf".to_owned()),
+                (header::CONTENT_DISPOSITION, file("pdf")),
+            ],
+            pdf(&ctx, Assessment::Year(report)).await?,
         )
             .into_response()),
         _ => Ok(Json(report).into_response()),
@@ -351,9 +351,15 @@ pub const CHIEF_HEADERS: [&str; 18] = [
     "排名",
 ];
 
+/// A report that can be typeset as PDF.
+pub enum Assessment {
+    Quarter(QuarterlyReport),
+    Year(YearlyReport),
+}
+
 /// The report as PDF, typeset off the async threads (~0.1–0.3 s).
 #[cfg(feature = "pdf")]
-async fn pdf(ctx: &ApiContext, report: QuarterlyReport) -> ApiResult<Vec<u8>> {
+async fn pdf(ctx: &ApiContext, report: Assessment) -> ApiResult<Vec<u8>> {
     let font = ctx.config.pdf_font.clone();
     tokio::task::spawn_blocking(move || to_pdf(&report, font.as_deref()))
         .await
@@ -368,7 +374,7 @@ async fn pdf(ctx: &ApiContext, report: QuarterlyReport) -> ApiResult<Vec<u8>> {
 }
 
 #[cfg(not(feature = "pdf"))]
-async fn pdf(_: &ApiContext, _: QuarterlyReport) -> ApiResult<Vec<u8>> {
+async fn pdf(_: &ApiContext, _: Assessment) -> ApiResult<Vec<u8>> {
     Err(ApiError::unprocessable(
         "format_not_supported",
         "this server was built without PDF support (cargo feature `pdf`): use csv or xlsx",
@@ -379,11 +385,14 @@ async fn pdf(_: &ApiContext, _: QuarterlyReport) -> ApiResult<Vec<u8>> {
 /// else Debian's fonts-wqy-microhei).
 #[cfg(feature = "pdf")]
 pub fn to_pdf(
-    report: &QuarterlyReport,
+    report: &Assessment,
     font: Option<&std::path::Path>,
 ) -> Result<Vec<u8>, report_pdf::PdfError> {
     let font = report_pdf::load_font(font)?;
-    report_pdf::render(report, &font)
+    match report {
+        Assessment::Quarter(q) => report_pdf::render(q, &font),
+        Assessment::Year(y) => report_pdf::render_year(y, &font),
+    }
 }
 
 fn level_zh(level: &str) -> &'static str {

@@ -1,14 +1,17 @@
-//! The quarterly assessment (季度考核) as a PDF for party-branch reviews:
-//! title with town and quarter, the town summary, one table per party branch
-//! of its chiefs, and a bar chart of compliance rates.
+//! The quarterly assessment (季度考核) and the year view (年度考核) as PDF
+//! for party-branch reviews: title with town and period, the town summary
+//! (the year: also quarter by quarter), one table per party branch of its
+//! chiefs, and a bar chart of compliance rates.
 //!
-//! [`render`] is pure (report + font bytes in, PDF bytes out); typst lays the
+//! [`render`] and [`render_year`] are pure (report + font bytes in, PDF bytes out); typst lays the
 //! pages out from `report.typ` and embeds a subset of the CJK font. The only
 //! I/O is [`load_font`], which reads the font from `RIVERCHIEF_PDF_FONT` or
 //! the Debian package `fonts-wqy-microhei`.
 
-use domain::report::{ChiefRow, QuarterlyReport, rate_text};
+use domain::report::{ChiefRow, Figures, QuarterlyReport, YearChiefRow, YearlyReport, rate_text};
+use domain::time::{IsoWeek, Quarter};
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use typst::foundations::{Bytes, Dict, IntoValue};
 use typst::text::Font;
@@ -73,12 +76,7 @@ fn chief_cells(c: &ChiefRow) -> Vec<String> {
     let f = &c.figures;
     vec![
         c.name.clone(),
-        if c.level == "town" {
-            "镇级"
-        } else {
-            "村级"
-        }
-        .to_owned(),
+        level_zh(&c.level).to_owned(),
         f.required.to_string(),
         f.compliant.to_string(),
         f.exempt.to_string(),
@@ -87,6 +85,10 @@ fn chief_cells(c: &ChiefRow) -> Vec<String> {
         format!("{:.2}", c.score.total),
         c.rank.to_string(),
     ]
+}
+
+fn level_zh(level: &str) -> &'static str {
+    if level == "town" { "镇级" } else { "村级" }
 }
 
 const CHIEF_HEADERS: [&str; 9] = [
@@ -116,6 +118,7 @@ struct Bar {
     label: String,
 }
 
+/// What the template lays out; the same for a quarter and a year.
 #[derive(Serialize)]
 struct View {
     font: String,
@@ -123,23 +126,23 @@ struct View {
     subtitle: String,
     footer: String,
     summary: Vec<[String; 2]>,
-    headers: [&'static str; 9],
+    /// The town quarter by quarter (the year view only): a header row, then rows.
+    quarters: Vec<Vec<String>>,
+    /// The chief tables' headers, relative column widths, and how many
+    /// columns from the left are text (left-aligned).
+    headers: Vec<String>,
+    widths: Vec<f64>,
+    text_columns: usize,
     branches: Vec<Branch>,
+    chart_title: String,
     bars: Vec<Bar>,
     formula: String,
 }
 
-fn view(report: &QuarterlyReport, font_family: String) -> View {
-    let t = &report.town;
-    let f = &t.figures;
-    let weeks = &report.weeks;
-    let span = match (weeks.first(), weeks.last()) {
-        (Some(a), Some(b)) => format!("{a} 至 {b}，共 {} 周", weeks.len()),
-        _ => String::new(),
-    };
-    let summary = vec![
-        ["河长人数".to_owned(), t.chiefs.to_string()],
-        ["党支部数".to_owned(), t.branches.to_string()],
+fn summary(f: &Figures, chiefs: u32, branches: u32, mean_score: Option<f64>) -> Vec<[String; 2]> {
+    vec![
+        ["河长人数".to_owned(), chiefs.to_string()],
+        ["党支部数".to_owned(), branches.to_string()],
         ["应巡周数".to_owned(), f.required.to_string()],
         ["达标周数".to_owned(), f.compliant.to_string()],
         ["免巡周数".to_owned(), f.exempt.to_string()],
@@ -155,54 +158,89 @@ fn view(report: &QuarterlyReport, font_family: String) -> View {
         ],
         [
             "平均得分".to_owned(),
-            t.mean_score.map_or("—".into(), |s| format!("{s:.2}")),
+            mean_score.map_or("—".into(), |s| format!("{s:.2}")),
         ],
         ["待完成周数".to_owned(), f.pending.to_string()],
-    ];
-    let mut branches: Vec<Branch> = report
-        .branches
+    ]
+}
+
+fn week_span(weeks: &[IsoWeek]) -> String {
+    match (weeks.first(), weeks.last()) {
+        (Some(a), Some(b)) => format!("{a} 至 {b}，共 {} 周", weeks.len()),
+        _ => String::new(),
+    }
+}
+
+fn bar(name: &str, rate: Option<f64>) -> Bar {
+    Bar {
+        name: name.to_owned(),
+        rate: rate.map(|r| r.clamp(0.0, 1.0)),
+        label: rate_text(rate),
+    }
+}
+
+/// Groups chief rows under their party branches; chiefs of no (listed)
+/// branch go last under 未分配党支部.
+fn group_by_branch<C>(
+    branches: Vec<(i64, String, String)>,
+    chiefs: &[C],
+    branch_of: impl Fn(&C) -> Option<i64>,
+    cells: impl Fn(&C) -> Vec<String>,
+) -> Vec<Branch> {
+    let listed = |id: i64| branches.iter().any(|(b, _, _)| *b == id);
+    let unbranched: Vec<Vec<String>> = chiefs
         .iter()
-        .map(|b| Branch {
-            name: b.name.clone(),
-            line: format!(
-                "河长 {} 人 · 达标率 {} · 得分 {:.2} · 党支部排名 {}",
-                b.chiefs,
-                rate_text(b.figures.rate),
-                b.score.total,
-                b.rank
-            ),
-            rows: report
-                .chiefs
+        .filter(|c| branch_of(c).is_none_or(|id| !listed(id)))
+        .map(&cells)
+        .collect();
+    let mut out: Vec<Branch> = branches
+        .iter()
+        .map(|(id, name, line)| Branch {
+            name: name.clone(),
+            line: line.clone(),
+            rows: chiefs
                 .iter()
-                .filter(|c| c.branch_id == Some(b.branch_id))
-                .map(chief_cells)
+                .filter(|c| branch_of(c) == Some(*id))
+                .map(&cells)
                 .collect(),
         })
         .collect();
-    let unbranched: Vec<Vec<String>> = report
-        .chiefs
-        .iter()
-        .filter(|c| {
-            c.branch_id
-                .is_none_or(|id| !report.branches.iter().any(|b| b.branch_id == id))
-        })
-        .map(chief_cells)
-        .collect();
     if !unbranched.is_empty() {
-        branches.push(Branch {
+        out.push(Branch {
             name: "未分配党支部".to_owned(),
             line: format!("河长 {} 人", unbranched.len()),
             rows: unbranched,
         });
     }
+    out
+}
+
+fn branch_line(chiefs: u32, rate: Option<f64>, score: f64, rank: u32) -> String {
+    format!(
+        "河长 {chiefs} 人 · 达标率 {} · 得分 {score:.2} · 党支部排名 {rank}",
+        rate_text(rate)
+    )
+}
+
+fn view(report: &QuarterlyReport, font_family: String) -> View {
+    let t = &report.town;
+    let branches = report
+        .branches
+        .iter()
+        .map(|b| {
+            let line = branch_line(b.chiefs, b.figures.rate, b.score.total, b.rank);
+            (b.branch_id, b.name.clone(), line)
+        })
+        .collect();
     View {
         font: font_family,
         title: format!("{} 河长制工作季度考核", t.name),
         subtitle: format!(
-            "{}年第{}季度（{}）· {span}",
+            "{}年第{}季度（{}）· {}",
             report.quarter.year(),
             report.quarter.q(),
-            report.quarter
+            report.quarter,
+            week_span(&report.weeks)
         ),
         footer: format!(
             "{} {} · 生成于 {}",
@@ -210,17 +248,142 @@ fn view(report: &QuarterlyReport, font_family: String) -> View {
             report.quarter,
             domain::time::format_cst(report.generated_at)
         ),
-        summary,
-        headers: CHIEF_HEADERS,
-        branches,
+        summary: summary(&t.figures, t.chiefs, t.branches, t.mean_score),
+        quarters: Vec::new(),
+        headers: CHIEF_HEADERS.map(str::to_owned).to_vec(),
+        widths: vec![2.2, 1.0, 1.0, 1.0, 1.0, 1.0, 1.1, 1.0, 0.8],
+        text_columns: 2,
+        branches: group_by_branch(branches, &report.chiefs, |c| c.branch_id, chief_cells),
+        chart_title: "达标率图".to_owned(),
         bars: report
             .chiefs
             .iter()
-            .map(|c| Bar {
-                name: c.name.clone(),
-                rate: c.figures.rate.map(|r| r.clamp(0.0, 1.0)),
-                label: rate_text(c.figures.rate),
-            })
+            .map(|c| bar(&c.name, c.figures.rate))
+            .collect(),
+        formula: formula_text(&report.formula),
+    }
+}
+
+/// 一季度 … 四季度: the year view's quarter headers.
+fn quarter_zh(q: Quarter) -> String {
+    format!(
+        "{}季度",
+        ["一", "二", "三", "四"][(q.q() as usize - 1).min(3)]
+    )
+}
+
+fn quarter_rates(report: &YearlyReport, by_quarter: &BTreeMap<Quarter, Figures>) -> Vec<String> {
+    report
+        .quarters
+        .iter()
+        .map(|q| {
+            by_quarter
+                .get(q)
+                .map_or_else(|| "—".to_owned(), |f| rate_text(f.rate))
+        })
+        .collect()
+}
+
+fn year_chief_cells(report: &YearlyReport, c: &YearChiefRow) -> Vec<String> {
+    let f = &c.figures;
+    let mut row = vec![c.name.clone(), level_zh(&c.level).to_owned()];
+    row.extend(quarter_rates(report, &c.quarters));
+    row.extend([
+        f.required.to_string(),
+        f.compliant.to_string(),
+        rate_text(f.rate),
+        format!("{:.2}", c.score.total),
+        c.rank.to_string(),
+    ]);
+    row
+}
+
+/// The town quarter by quarter: the year view's first table.
+fn town_quarters(report: &YearlyReport) -> Vec<Vec<String>> {
+    let mut rows = vec![
+        [
+            "季度",
+            "应巡周数",
+            "达标周数",
+            "免巡周数",
+            "未巡周数",
+            "达标率",
+            "有效巡河次数",
+            "发现问题",
+        ]
+        .map(str::to_owned)
+        .to_vec(),
+    ];
+    for q in &report.quarters {
+        let Some(f) = report.town.quarters.get(q) else {
+            rows.push(vec![
+                format!("{}（{q}）", quarter_zh(*q)),
+                "—".into(),
+                "—".into(),
+                "—".into(),
+                "—".into(),
+                "—".into(),
+                "—".into(),
+                "—".into(),
+            ]);
+            continue;
+        };
+        rows.push(vec![
+            format!("{}（{q}）", quarter_zh(*q)),
+            f.required.to_string(),
+            f.compliant.to_string(),
+            f.exempt.to_string(),
+            f.missed.to_string(),
+            rate_text(f.rate),
+            f.valid_patrols.to_string(),
+            f.issues_found.to_string(),
+        ]);
+    }
+    rows
+}
+
+fn year_view(report: &YearlyReport, font_family: String) -> View {
+    let t = &report.town;
+    let mut headers = vec!["河长".to_owned(), "级别".to_owned()];
+    headers.extend(report.quarters.iter().map(|q| quarter_zh(*q)));
+    headers.extend(["应巡周数", "达标周数", "全年达标率", "得分", "排名"].map(str::to_owned));
+    let mut widths = vec![2.0, 0.9];
+    widths.extend(report.quarters.iter().map(|_| 1.0));
+    widths.extend([1.0, 1.0, 1.1, 0.9, 0.7]);
+    let branches = report
+        .branches
+        .iter()
+        .map(|b| {
+            let line = branch_line(b.chiefs, b.figures.rate, b.score.total, b.rank);
+            (b.branch_id, b.name.clone(), line)
+        })
+        .collect();
+    View {
+        font: font_family,
+        title: format!("{} 河长制工作年度考核", t.name),
+        subtitle: format!("{}年 · {}", report.year, week_span(&report.weeks)),
+        footer: format!(
+            "{} {}年 · 生成于 {}",
+            t.name,
+            report.year,
+            domain::time::format_cst(report.generated_at)
+        ),
+        summary: summary(&t.figures, t.chiefs, t.branches, t.mean_score),
+        quarters: town_quarters(report),
+        headers,
+        widths,
+        text_columns: 2,
+        branches: group_by_branch(
+            branches,
+            &report.chiefs,
+            |c| c.branch_id,
+            |c| year_chief_cells(report, c),
+        ),
+        chart_title: "全年达标率图".to_owned(),
+        bars: report
+            .chiefs
+            .iter()
+            .map(|c| bar(&c.name, c.figures.rate))
             .collect(),
         formula: formula_text(&report.formula),
     }
@@ -241,9 +404,21 @@ fn formula_text(formula: &domain::scoring::ScoreFormula) -> String {
     )
 }
 
-/// Typesets the report with the given font (TTF, OTF or a TTC collection;
-/// it needs CJK glyphs) and returns the PDF, the font subset-embedded.
+/// Typesets the quarterly report with the given font (TTF, OTF or a TTC
+/// collection; it needs CJK glyphs) and returns the PDF, the font
+/// subset-embedded.
 pub fn render(report: &QuarterlyReport, font: &[u8]) -> Result<Vec<u8>, PdfError> {
+    typeset(font, |family| view(report, family))
+}
+
+/// Typesets the year view (年度考核): the town quarter by quarter, a table
+/// per party branch with each chief's four quarterly rates and the year's,
+/// and a chart of the year's rates.
+pub fn render_year(report: &YearlyReport, font: &[u8]) -> Result<Vec<u8>, PdfError> {
+    typeset(font, |family| year_view(report, family))
+}
+
+fn typeset(font: &[u8], view: impl FnOnce(String) -> View) -> Result<Vec<u8>, PdfError> {
     let fonts: Vec<Font> = Font::iter(Bytes::new(font.to_vec())).collect();
     let family = fonts
         .first()
@@ -251,8 +426,8 @@ pub fn render(report: &QuarterlyReport, font: &[u8]) -> Result<Vec<u8>, PdfError
         .ok_or_else(|| PdfError::NotAFont {
             path: "(the font given)".to_owned(),
         })?;
-    let data = serde_json::to_string(&view(report, family))
-        .map_err(|e| PdfError::Typeset(e.to_string()))?;
+    let data =
+        serde_json::to_string(&view(family)).map_err(|e| PdfError::Typeset(e.to_string()))?;
     let engine = TypstEngine::builder()
         .main_file(TEMPLATE)
         .fonts(fonts)
@@ -306,6 +481,38 @@ mod tests {
         assert!(pdf.starts_with(b"%PDF-"));
         // Subset-embedded: far smaller than the 5 MB collection.
         assert!(pdf.len() < 500_000, "{} bytes", pdf.len());
+    }
+
+    /// The year view: four quarter columns, the town quarter by quarter.
+    #[test]
+    fn renders_the_year_with_the_debian_font() {
+        let Ok(font) = std::fs::read(DEBIAN_FONT) else {
+            eprintln!("skipped: {DEBIAN_FONT} is not installed ({FONT_PACKAGE})");
+            return;
+        };
+        let year = sample_year();
+        let view = year_view(&year, "WenQuanYi Micro Hei".into());
+        assert_eq!(view.headers.len(), view.widths.len());
+        assert_eq!(view.headers[2..6], ["一季度", "二季度", "三季度", "四季度"]);
+        assert_eq!(view.quarters.len(), 5, "a header and four quarters");
+        for branch in &view.branches {
+            for row in &branch.rows {
+                assert_eq!(row.len(), view.headers.len(), "{row:?}");
+            }
+        }
+        let pdf = render_year(&year, &font).unwrap();
+        assert!(pdf.starts_with(b"%PDF-"));
+    }
+
+    fn sample_year() -> YearlyReport {
+        let quarters = (1..=4)
+            .map(|q| {
+                let mut r = sample();
+                r.quarter = format!("2026-Q{q}").parse().unwrap();
+                r
+            })
+            .collect();
+        domain::report::yearly(2026, quarters, "2026-11-29T00:00:00Z".parse().unwrap())
     }
 
     fn sample() -> QuarterlyReport {

@@ -125,6 +125,21 @@ enum ReportWhat {
         #[arg(long)]
         town: Option<String>,
     },
+    /// The year view: the four quarters side by side and the year's rate.
+    Yearly {
+        /// e.g. 2026 (the ISO week-year).
+        #[arg(long)]
+        year: i32,
+        /// csv | xlsx | pdf | json.
+        #[arg(long, default_value = "csv")]
+        format: String,
+        /// Output file.
+        #[arg(long)]
+        out: PathBuf,
+        /// The town's 9-digit code; default: the only town.
+        #[arg(long)]
+        town: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -213,23 +228,35 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             closed
         }
-        Command::Report {
-            what:
+        Command::Report { what } => {
+            let (period, format, out, town) = match what {
                 ReportWhat::Quarterly {
                     quarter,
                     format,
                     out,
                     town,
-                },
-        } => {
-            let quarter: domain::time::Quarter = quarter
-                .parse()
-                .map_err(|e| anyhow::anyhow!("--quarter: {e}"))?;
+                } => {
+                    let quarter = quarter
+                        .parse()
+                        .map_err(|e| anyhow::anyhow!("--quarter: {e}"))?;
+                    (Period::Quarter(quarter), format, out, town)
+                }
+                ReportWhat::Yearly {
+                    year,
+                    format,
+                    out,
+                    town,
+                } => {
+                    let year = domain::time::Year::new(year)
+                        .map_err(|e| anyhow::anyhow!("--year: {e}"))?;
+                    (Period::Year(year), format, out, town)
+                }
+            };
             if !matches!(format.as_str(), "csv" | "xlsx" | "pdf" | "json") {
                 anyhow::bail!("--format {format}: not supported; use csv, xlsx, pdf or json");
             }
             let db = db::Database::open(&cli.data_dir).await?;
-            let result = report_quarterly(&db.pool, quarter, &format, town.as_deref()).await;
+            let result = report(&db.pool, period, &format, town.as_deref()).await;
             let closed = db.close().await;
             let bytes = result?;
             std::fs::write(&out, &bytes)
@@ -483,12 +510,18 @@ fn print_loaded(loaded: &store::demo::Loaded) {
     println!("{}", loaded.season);
 }
 
-async fn report_quarterly(
+enum Period {
+    Quarter(domain::time::Quarter),
+    Year(domain::time::Year),
+}
+
+async fn report(
     pool: &store::PgPool,
-    quarter: domain::time::Quarter,
+    period: Period,
     format: &str,
     town: Option<&str>,
 ) -> anyhow::Result<Vec<u8>> {
+    use api::reports::Assessment;
     let towns = store::roster::towns(pool, None).await?;
     let town = match town {
         Some(code) => towns
@@ -501,11 +534,20 @@ async fn report_quarterly(
             _ => anyhow::bail!("several towns: name one with --town CODE"),
         },
     };
-    let report = store::reports::quarterly(pool, town.id, quarter, chrono::Utc::now()).await?;
-    Ok(match format {
-        "csv" => api::reports::to_csv(&report)?,
-        "xlsx" => api::reports::to_xlsx(&report)?,
-        "pdf" => api::reports::to_pdf(&report, None)?,
-        _ => serde_json::to_vec_pretty(&report)?,
+    let now = chrono::Utc::now();
+    let report = match period {
+        Period::Quarter(q) => {
+            Assessment::Quarter(store::reports::quarterly(pool, town.id, q, now).await?)
+        }
+        Period::Year(y) => Assessment::Year(store::reports::yearly(pool, town.id, y, now).await?),
+    };
+    Ok(match (format, &report) {
+        ("csv", Assessment::Quarter(q)) => api::reports::to_csv(q)?,
+        ("csv", Assessment::Year(y)) => api::reports::year_to_csv(y)?,
+        ("xlsx", Assessment::Quarter(q)) => api::reports::to_xlsx(q)?,
+        ("xlsx", Assessment::Year(y)) => api::reports::year_to_xlsx(y)?,
+        ("pdf", _) => api::reports::to_pdf(&report, None)?,
+        (_, Assessment::Quarter(q)) => serde_json::to_vec_pretty(q)?,
+        (_, Assessment::Year(y)) => serde_json::to_vec_pretty(y)?,
     })
 }

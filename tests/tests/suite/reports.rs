@@ -512,23 +512,7 @@ async fn the_pdf_has_every_chief_and_its_font_embedded() {
         pdf.len()
     );
 
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("report.pdf");
-    std::fs::write(&file, &pdf).unwrap();
-    let run = |program: &str, args: &[&str]| {
-        let out = std::process::Command::new(program)
-            .args(args)
-            .output()
-            .unwrap_or_else(|e| panic!("{program}: {e} (apt-get install poppler-utils)"));
-        assert!(
-            out.status.success(),
-            "{program}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    };
-    let path = file.to_str().unwrap();
-    let text = run("pdftotext", &["-layout", path, "-"]);
+    let text = pdf_text(&pdf);
     assert!(
         text.contains("牛栏江镇") && text.contains("2026-Q3"),
         "{text}"
@@ -537,13 +521,9 @@ async fn the_pdf_has_every_chief_and_its_font_embedded() {
     for c in report["chiefs"].as_array().unwrap() {
         let name = c["name"].as_str().unwrap();
         let rate = format!("{:.1}%", c["rate"].as_f64().unwrap() * 100.0);
-        let line = text
-            .lines()
-            .find(|l| l.contains(name) && l.contains(&rate))
-            .unwrap_or_else(|| panic!("no line with {name} and {rate} in\n{text}"));
-        let _ = line;
+        assert_line(&text, &[name, &rate]);
     }
-    let fonts = run("pdffonts", &[path]);
+    let fonts = pdf_tool("pdffonts", &pdf, &[]);
     // name type encoding emb sub uni: the font is embedded (and subset).
     let font = fonts
         .lines()
@@ -555,6 +535,154 @@ async fn the_pdf_has_every_chief_and_its_font_embedded() {
         ["yes", "yes", "yes"],
         "{fonts}"
     );
+}
+
+/// `pdftotext -layout`: the PDF's text, lines as laid out.
+#[cfg(feature = "pdf")]
+fn pdf_text(pdf: &[u8]) -> String {
+    pdf_tool("pdftotext", pdf, &["-layout"])
+}
+
+/// Runs a poppler tool on the PDF (written to a temporary file): its stdout.
+#[cfg(feature = "pdf")]
+fn pdf_tool(program: &str, pdf: &[u8], args: &[&str]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("report.pdf");
+    std::fs::write(&file, pdf).unwrap();
+    let out = std::process::Command::new(program)
+        .args(args)
+        .arg(&file)
+        .args(if program == "pdftotext" {
+            &["-"][..]
+        } else {
+            &[]
+        })
+        .output()
+        .unwrap_or_else(|e| panic!("{program}: {e} (apt-get install poppler-utils)"));
+    assert!(
+        out.status.success(),
+        "{program}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Some line of `text` holds every one of `parts`.
+#[cfg(feature = "pdf")]
+fn assert_line(text: &str, parts: &[&str]) {
+    assert!(
+        text.lines().any(|l| parts.iter().all(|p| l.contains(p))),
+        "no line with {parts:?} in\n{text}"
+    );
+}
+
+/// A rate as every format shows it: one decimal percent, or — for none.
+fn rate_shown(rate: &Value) -> String {
+    rate.as_f64()
+        .map_or("—".to_owned(), |r| format!("{:.1}%", r * 100.0))
+}
+
+/// The year's PDF: the town quarter by quarter, and a line per chief with
+/// the name and the year's rate.
+#[cfg(feature = "pdf")]
+#[tokio::test]
+async fn the_year_pdf_has_every_chief_with_the_year_rate() {
+    let (server, admin) = scenario().await;
+    let (_, year) = server
+        .get("/api/v1/reports/yearly?year=2026", Some(&admin))
+        .await;
+    let (status, ct, cd, pdf) = get_bytes(
+        &server,
+        "/api/v1/reports/yearly?year=2026&format=pdf",
+        &admin,
+    )
+    .await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&pdf));
+    assert_eq!(ct, "application/pdf");
+    assert_eq!(cd, "attachment; filename=\"riverchief-2026.pdf\"");
+    let text = pdf_text(&pdf);
+    assert!(text.contains("牛栏江镇 河长制工作年度考核"), "{text}");
+    for q in ["一季度", "二季度", "三季度", "四季度"] {
+        assert!(text.contains(q), "{q} in\n{text}");
+    }
+    assert_line(&text, &["三季度（2026-Q3）"]);
+    for c in year["chiefs"].as_array().unwrap() {
+        let name = c["name"].as_str().unwrap();
+        assert_line(&text, &[name, &rate_shown(&c["rate"])]);
+    }
+}
+
+/// `riverchief report` on the demo season: the quarter and the year in
+/// every format, the PDFs with every chief of the JSON in them.
+#[cfg(feature = "pdf")]
+#[test]
+fn the_cli_writes_the_quarter_and_the_year_in_every_format() {
+    use e2e::process::binary;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let riverchief = |args: &[&str]| {
+        let out = std::process::Command::new(binary())
+            .args(args)
+            .env("RIVERCHIEF_DATA_DIR", &data)
+            .env("RIVERCHIEF_LOG", "warn")
+            .env_remove("DATABASE_URL")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "riverchief {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    riverchief(&["demo"]);
+    let now = chrono::Utc::now();
+    let quarter = domain::time::Quarter::current(now).unwrap().to_string();
+    let year = domain::time::Year::current(now).unwrap().get().to_string();
+    for (kind, flag, period) in [
+        ("quarterly", "--quarter", &quarter),
+        ("yearly", "--year", &year),
+    ] {
+        let file = |format: &str| dir.path().join(format!("{kind}.{format}"));
+        for format in ["json", "csv", "xlsx", "pdf"] {
+            let out = file(format);
+            riverchief(&[
+                "report",
+                kind,
+                flag,
+                period,
+                "--format",
+                format,
+                "--out",
+                out.to_str().unwrap(),
+            ]);
+        }
+        let report: Value = serde_json::from_slice(&std::fs::read(file("json")).unwrap()).unwrap();
+        let csv = std::fs::read(file("csv")).unwrap();
+        assert_eq!(&csv[..3], b"\xEF\xBB\xBF", "{kind}: CSV with a BOM");
+        assert_eq!(
+            &std::fs::read(file("xlsx")).unwrap()[..2],
+            b"PK",
+            "{kind}: XLSX is a zip"
+        );
+        let text = pdf_text(&std::fs::read(file("pdf")).unwrap());
+        let chiefs = report["chiefs"].as_array().unwrap();
+        assert_eq!(chiefs.len(), 17, "{kind}: the demo town's chiefs");
+        for c in chiefs {
+            let name = c["name"].as_str().unwrap();
+            assert_line(&text, &[name, &rate_shown(&c["rate"])]);
+        }
+    }
+    // A bad period is one line naming the flag, and writes nothing.
+    let out = std::process::Command::new(binary())
+        .args(["report", "yearly", "--year", "20000", "--out"])
+        .arg(dir.path().join("bad.csv"))
+        .env("RIVERCHIEF_DATA_DIR", &data)
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--year"));
+    assert!(!dir.path().join("bad.csv").exists());
 }
 
 /// Without its font the server answers a 503 naming the package to install.
