@@ -7,6 +7,7 @@ mod backup;
 mod binary;
 mod compliance;
 mod demo;
+mod faults;
 mod foundation;
 mod issues;
 mod open311;
