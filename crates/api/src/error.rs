@@ -44,6 +44,10 @@ pub enum ApiError {
     NotInstalled { code: &'static str, message: String },
     #[error("the request took too long; zoom in or try again shortly")]
     Timeout,
+    /// The server could not write its own files or rows: a full disk
+    /// (507) or storage it cannot write (503). Nothing was saved.
+    #[error("{message}")]
+    Storage { full: bool, message: String },
     #[error("internal error")]
     Internal(String),
 }
@@ -83,6 +87,30 @@ impl ApiError {
         }
     }
 
+    /// Writing `what` (Chinese, English: e.g. ("照片", "the photo")) to the
+    /// server's disk failed with `e`; logged in full, answered with what
+    /// the user can do.
+    pub fn storage((zh, what): (&str, &str), e: &std::io::Error) -> Self {
+        use std::io::ErrorKind;
+        tracing::error!(error = %e, "writing {what} failed");
+        let full = matches!(e.kind(), ErrorKind::StorageFull | ErrorKind::QuotaExceeded);
+        let message = if full {
+            format!(
+                "服务器磁盘已满，{zh}未保存，未作任何更改；请联系管理员后重试。\
+                 The server's disk is full: {what} was not saved and nothing was changed; \
+                 tell the administrator, then try again."
+            )
+        } else {
+            format!(
+                "服务器无法写入文件，{zh}未保存，未作任何更改；请联系管理员。\
+                 The server cannot write its files ({}): {what} was not saved and nothing \
+                 was changed; tell the administrator.",
+                e.kind()
+            )
+        };
+        Self::Storage { full, message }
+    }
+
     pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
         Self::Conflict {
             code,
@@ -110,6 +138,10 @@ impl ApiError {
             Self::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable"),
             Self::NotInstalled { code, .. } => (StatusCode::SERVICE_UNAVAILABLE, code),
             Self::Timeout => (StatusCode::SERVICE_UNAVAILABLE, "timeout"),
+            Self::Storage { full: true, .. } => (StatusCode::INSUFFICIENT_STORAGE, "storage_full"),
+            Self::Storage { full: false, .. } => {
+                (StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable")
+            }
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -217,6 +249,10 @@ impl From<StoreError> for ApiError {
                 Self::Unavailable
             }
             StoreError::Timeout => Self::Timeout,
+            StoreError::DiskFull(e) => Self::storage(
+                ("数据", "the data"),
+                &std::io::Error::new(std::io::ErrorKind::StorageFull, e),
+            ),
             StoreError::Database(e) => Self::Internal(e.to_string()),
         }
     }

@@ -552,7 +552,9 @@ async fn remove_created(ctx: &ApiContext, created: &[(String, Vec<std::path::Pat
         (IssueUpload = "multipart/form-data"),
     )),
     responses((status = 201, body = Issue), (status = 401), (status = 403), (status = 413),
-              (status = 415), (status = 422)),
+              (status = 415), (status = 422),
+              (status = 503, description = "the database or the photo store cannot be written; nothing saved"),
+              (status = 507, description = "the server's disk is full; nothing saved")),
     security(("bearer" = [])))]
 pub async fn create_issue(
     State(ctx): State<ApiContext>,
@@ -656,7 +658,7 @@ pub async fn create_issue(
             Ok(paths) => created.push((photo.sha256.clone(), paths)),
             Err(e) => {
                 remove_created(&ctx, &created).await;
-                return Err(ApiError::Internal(format!("writing a photo: {e}")));
+                return Err(ApiError::storage(("照片", "the photo"), &e));
             }
         }
     }

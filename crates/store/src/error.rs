@@ -19,6 +19,9 @@ pub enum StoreError {
     /// The statement ran past its `statement_timeout` (57014).
     #[error("the query took too long")]
     Timeout,
+    /// The database's disk is full (53100) or a quota was reached (53400).
+    #[error("the database's disk is full: {0}")]
+    DiskFull(sqlx::Error),
     /// Any other database failure (a bug or a broken database).
     #[error("database error: {0}")]
     Database(sqlx::Error),
@@ -50,6 +53,11 @@ impl From<sqlx::Error> for StoreError {
             }
             sqlx::Error::Database(ref db) if db.code().is_some_and(|c| c == "57014") => {
                 Self::Timeout
+            }
+            sqlx::Error::Database(ref db)
+                if db.code().is_some_and(|c| c == "53100" || c == "53400") =>
+            {
+                Self::DiskFull(e)
             }
             other => Self::Database(other),
         }

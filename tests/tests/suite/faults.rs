@@ -273,3 +273,120 @@ async fn uploads_survive_the_database_going_away_and_coming_back() {
     pool.close().await;
     terminate(child);
 }
+
+/// A mounted tmpfs, unmounted when dropped (also when the test fails).
+struct Tmpfs(std::path::PathBuf);
+
+impl Tmpfs {
+    fn mount(at: &Path, size: &str) -> Option<Self> {
+        std::fs::create_dir_all(at).unwrap();
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(at)
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then(|| Self(at.to_path_buf()))
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// Files under `dir`, recursively.
+fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return vec![];
+    };
+    entries
+        .flatten()
+        .flat_map(|e| {
+            let path = e.path();
+            if path.is_dir() {
+                files_under(&path)
+            } else {
+                vec![path]
+            }
+        })
+        .collect()
+}
+
+/// Disk trouble (issue #8, item 3): the photo store cannot be written (its
+/// directory is a file) or is full (a 64 KiB tmpfs). A problem report with
+/// a photo gets a clear 503 / 507 naming what happened, no issue or photo
+/// row is written and no file is left behind; once the disk is fixed the
+/// same report goes through.
+#[tokio::test]
+async fn a_broken_or_full_photo_store_is_a_clear_5xx_and_saves_nothing() {
+    use e2e::issues::{photo_part, png, point_on_reach};
+    let server = e2e::TestServer::with_demo().await;
+    let chief = server
+        .login(e2e::logins::CHIEF_1.0, e2e::logins::CHIEF_1.1)
+        .await;
+    let photos = server.data_dir.path().join("photos");
+    let at = point_on_reach(1);
+    let report = async || {
+        let form = reqwest::multipart::Form::new()
+            .text("category", "floating_garbage")
+            .text("description", "河面漂浮垃圾")
+            .text(
+                "location",
+                serde_json::json!({"type": "Point", "coordinates": at}).to_string(),
+            )
+            // A gradient PNG of about 200 kB: more than the tmpfs holds.
+            .part(
+                "photos",
+                photo_part(png(640, 480), "river.png", "image/png"),
+            );
+        e2e::issues::report_multipart(&server, &chief, form).await
+    };
+    let rows = async || (server.count("issues").await, server.count("photos").await);
+    let before = rows().await;
+
+    // Unwritable: where the directory should be there is a file.
+    std::fs::write(&photos, b"not a directory").unwrap();
+    let (status, body) = report().await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["error"]["code"], "storage_unavailable", "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("nothing was changed")
+    );
+    assert_eq!(rows().await, before);
+    std::fs::remove_file(&photos).unwrap();
+
+    // Full: a tmpfs too small for the photo.
+    let Some(tmpfs) = Tmpfs::mount(&photos, "64k") else {
+        panic!("mount -t tmpfs failed: this test needs root (CI runs as root)");
+    };
+    let (status, body) = report().await;
+    assert_eq!(status, 507, "{body}");
+    assert_eq!(body["error"]["code"], "storage_full", "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("磁盘已满")
+    );
+    assert_eq!(rows().await, before);
+    assert_eq!(
+        files_under(&photos),
+        Vec::<std::path::PathBuf>::new(),
+        "no file left behind"
+    );
+    drop(tmpfs);
+
+    // Fixed: the same report is stored, its photo file with it.
+    let (status, body) = report().await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(rows().await, (before.0 + 1, before.1 + 1));
+    assert_eq!(
+        files_under(&photos).len(),
+        3,
+        "original, thumbnail, public copy"
+    );
+}
