@@ -14,14 +14,15 @@ DATA_DIR ?= $(or $(RIVERCHIEF_DATA_DIR),.riverchief)
 TEST_PG_DIR := $(or $(CARGO_TARGET_DIR),target)/test-pg
 
 .DEFAULT_GOAL := help
-.PHONY: help deps run test test-rust test-browser lint fmt bench fuzz test-db-stop clean-data
+.PHONY: help deps run test test-rust test-browser lint fmt bench loadtest fuzz test-db-stop clean-data
 
 help:
 	@echo "make run           install what is missing, then serve the demo town on http://127.0.0.1:8080"
 	@echo "make test          all tests (Rust, then browser tests if present); stops the test database after"
 	@echo "make lint          rustfmt check and clippy with warnings as errors"
 	@echo "make fmt           format the code"
-	@echo "make bench         criterion benches (and the load test, once it exists)"
+	@echo "make bench         criterion benches and the upload load test (tests/load/run)"
+	@echo "make loadtest      mixed load: 32 clients for 60 s on the release server (tests/load/mixed)"
 	@echo "make fuzz          fuzz each track reader for FUZZ_SECONDS (default 600) s; needs nightly and cargo-fuzz"
 	@echo "make deps          install system and npm dependencies (.ci/install-deps.sh)"
 	@echo "make test-db-stop  stop the shared test PostgreSQL in $(TEST_PG_DIR)"
@@ -72,6 +73,11 @@ bench:
 	else \
 		echo "load test: none yet (tests/load/run is absent)"; \
 	fi
+
+# Issue #8's mixed load (uploads, tiles, compliance, problems): 32 clients
+# for 60 s against the release server; figures in BENCHMARKS.md.
+loadtest:
+	tests/load/mixed
 
 # One target after another, each for FUZZ_SECONDS. Corpora (seeded from the
 # fixtures, grown by libFuzzer) stay in crates/domain/fuzz/corpus/, crashes
