@@ -28,9 +28,9 @@ const PATROLS: usize = 108;
 const RAW_SQL: &str = "
 SELECT COALESCE((SELECT ST_AsMVT(t, 'patrols', 4096, 'geom') FROM (
   SELECT p.id, p.chief_id, p.valid,
-         ST_AsMVTGeom(ST_Transform(ST_Force2D(p.track), 3857), ST_TileEnvelope($1, $2, $3), 4096, 64, true) AS geom
+         ST_AsMVTGeom(ST_Transform(ST_Force2D(p.track), 3857), ST_TileEnvelope($1::int, $2::int, $3::int), 4096, 64, true) AS geom
   FROM patrols p
-  WHERE p.track && ST_Transform(ST_TileEnvelope($1, $2, $3), 4326) AND p.week_start = $4
+  WHERE p.track && ST_Transform(ST_TileEnvelope($1::int, $2::int, $3::int), 4326) AND p.week_start = $4
 ) t WHERE geom IS NOT NULL), ''::bytea)";
 
 fn tile_of(lon: f64, lat: f64, z: u8) -> TileId {
