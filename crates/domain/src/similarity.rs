@@ -390,7 +390,7 @@ impl PositionGrid {
         let plane = LocalPlane::around(positions.iter().copied())?;
         // Cells twice the diameter: a disc touches 1 to 4 of them.
         let cell_m = 4.0 * radius_m;
-        let cell_of = |[x, y]: [f64; 2]| ((x / cell_m).floor() as i64, (y / cell_m).floor() as i64);
+        let cell_of = |[x, y]: [f64; 2]| (floor_i64(x / cell_m), floor_i64(y / cell_m));
         let mut keyed: Vec<((i64, i64), [f64; 2])> = positions
             .iter()
             .map(|&(lon, lat)| {
@@ -435,12 +435,12 @@ impl PositionGrid {
     /// sorted positions, `0..len`) within the radius of `(lon, lat)`.
     fn for_each_near(&self, lon: f64, lat: f64, mut near: impl FnMut(usize)) {
         let [x, y] = self.plane.project(lon, lat);
-        let r = self.radius_m;
-        let lo = |v: f64| ((v - r) / self.cell_m).floor() as i64;
-        let hi = |v: f64| ((v + r) / self.cell_m).floor() as i64;
-        let r2 = r * r;
-        for cx in lo(x)..=hi(x) {
-            for cy in lo(y)..=hi(y) {
+        let r2 = self.radius_m * self.radius_m;
+        // The cells the disc touches, with a hair of slack for rounding.
+        let reach = self.radius_m / self.cell_m + 1e-9;
+        let (gx, gy) = (x / self.cell_m, y / self.cell_m);
+        for cx in floor_i64(gx - reach)..=floor_i64(gx + reach) {
+            for cy in floor_i64(gy - reach)..=floor_i64(gy + reach) {
                 if let Some(&(start, end)) = self.cells.get(&(cx, cy)) {
                     for i in start as usize..end as usize {
                         let q = self.xy[i];
@@ -452,6 +452,13 @@ impl PositionGrid {
             }
         }
     }
+}
+
+/// `v.floor() as i64` without a call into libm (the duplicate check rounds
+/// four values per point compared; without SSE4.1 `floor` is a call).
+fn floor_i64(v: f64) -> i64 {
+    let t = v as i64;
+    t - i64::from((t as f64) > v)
 }
 
 /// Fewest timed steps (consecutive points with increasing times) a
