@@ -217,6 +217,30 @@ pub fn encode_track_m(track: &Track) -> Vec<u8> {
     out
 }
 
+/// Tolerance of the map copy `track_simplified`, in degrees (~2 m).
+pub const SIMPLIFY_TOLERANCE_DEG: f64 = 0.00002;
+
+/// ISO WKB of the LineString kept for maps: the track without times,
+/// simplified with Douglas–Peucker ([`SIMPLIFY_TOLERANCE_DEG`]). Done here
+/// rather than with GEOS's `ST_SimplifyPreserveTopology` in the INSERT,
+/// which was a fifth of PostgreSQL's CPU in the upload load test; tracks
+/// cross themselves anyway (there and back), and the map tiles simplify
+/// further with `ST_Simplify`.
+pub fn encode_simplified(track: &Track) -> Vec<u8> {
+    use geo::Simplify;
+    let line: geo::LineString<f64> = track.points.iter().map(|p| (p.lon, p.lat)).collect();
+    let line = line.simplify(SIMPLIFY_TOLERANCE_DEG);
+    let mut out = Vec::with_capacity(9 + line.0.len() * 16);
+    out.push(1u8); // little endian
+    out.extend_from_slice(&2u32.to_le_bytes());
+    out.extend_from_slice(&(line.0.len() as u32).to_le_bytes());
+    for c in &line.0 {
+        out.extend_from_slice(&c.x.to_le_bytes());
+        out.extend_from_slice(&c.y.to_le_bytes());
+    }
+    out
+}
+
 /// Reads back what [`encode_track_m`] wrote (as PostGIS returns it).
 pub fn decode_track_m(wkb: &[u8]) -> Option<Track> {
     let points = linestring_m(wkb)?
@@ -304,7 +328,7 @@ pub async fn insert(pool: &PgPool, new: NewPatrol<'_>) -> crate::Result<(i64, bo
              fast_share, coverage, valid, reasons, flags, shape_fingerprint, metrics, duplicate_of,
              bbox, core_bbox)
          SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
-             g.track, ST_SimplifyPreserveTopology(ST_Force2D(g.track), 0.00002),
+             g.track, ST_GeomFromWKB($35, 4326),
              $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26,
              ST_MakeEnvelope($27, $28, $29, $30, 4326), ST_MakeEnvelope($31, $32, $33, $34, 4326)
          FROM g
@@ -345,7 +369,10 @@ pub async fn insert(pool: &PgPool, new: NewPatrol<'_>) -> crate::Result<(i64, bo
             .bind(b.map(|b| b.max_lon))
             .bind(b.map(|b| b.max_lat));
     }
-    let id: Option<i64> = query.fetch_optional(&mut *tx).await?;
+    let id: Option<i64> = query
+        .bind(encode_simplified(new.track))
+        .fetch_optional(&mut *tx)
+        .await?;
     let Some(id) = id else {
         tx.rollback().await?;
         let id = existing(pool, new.chief.id, new.idempotency_key, new.original_sha256)
@@ -724,6 +751,42 @@ async fn blocking<T: Send + 'static>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_map_copy_drops_points_within_the_tolerance() {
+        let t0 = DateTime::from_timestamp(1_780_000_000, 0).unwrap();
+        // A straight walk with a 1 m wiggle, then a 90° turn.
+        let points = (0..200)
+            .map(|i| {
+                let (lon, lat) = if i < 100 {
+                    (103.1 + f64::from(i) * 1e-5, 25.3 + f64::from(i % 2) * 1e-5)
+                } else {
+                    (103.101, 25.3 + f64::from(i - 100) * 1e-5)
+                };
+                domain::TrackPoint {
+                    lon,
+                    lat,
+                    ele: None,
+                    time: t0 + chrono::Duration::seconds(i64::from(i)),
+                }
+            })
+            .collect();
+        let track = Track {
+            points,
+            ..Track::default()
+        };
+        let wkb = encode_simplified(&track);
+        let Ok(geo::Geometry::LineString(line)) = geozero::wkb::Wkb(wkb).to_geo() else {
+            panic!("not a LineString");
+        };
+        assert!((3..=4).contains(&line.0.len()), "{:?}", line.0);
+        assert_eq!(line.0[0], geo::coord! { x: 103.1, y: 25.3 });
+        let last = line.0[line.0.len() - 1];
+        assert!(
+            last.x == 103.101 && (last.y - 25.30099).abs() < 1e-12,
+            "{last:?}"
+        );
+    }
 
     #[test]
     fn track_wkb_round_trips_with_times() {
