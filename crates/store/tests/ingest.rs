@@ -198,3 +198,55 @@ async fn a_replay_is_caught_among_more_than_twenty_walks_of_the_reach() {
         copy.reasons
     );
 }
+
+/// Migration 0005 fills `bbox` and `core_bbox` of the patrols stored before
+/// it in SQL; they must be exactly what ingest writes for new ones
+/// (`domain::similarity::NearCopyBoxes`), consecutive repeats included.
+#[tokio::test]
+async fn migration_0005_backfills_the_boxes_ingest_writes() {
+    let db = fresh_database().await;
+    let pool = db.pool();
+    store::demo::load_town(pool).await.unwrap();
+    let hz001 = chief(pool, "HZ001").await;
+    let line = store::demo::reach_line(1);
+    for i in 0..3u64 {
+        let at = start() + Duration::hours(8 * i as i64);
+        let mut points = synth::record(&line, at, &Gait::WALK, &mut Rng::new(200 + i));
+        if i == 1 {
+            // A phone that repeats its position now and then.
+            for k in (0..points.len() - 1).step_by(7) {
+                let (lon, lat, _) = points[k];
+                points[k + 1].0 = lon;
+                points[k + 1].1 = lat;
+            }
+        }
+        ingest(pool, upload(hz001, &synth::gpx(&points), None))
+            .await
+            .unwrap();
+    }
+    type Boxes = (i64, f64, f64, f64, f64, f64, f64, f64, f64);
+    let boxes = || async {
+        sqlx::query_as::<_, Boxes>(
+            "SELECT id, ST_XMin(bbox), ST_YMin(bbox), ST_XMax(bbox), ST_YMax(bbox),
+                    ST_XMin(core_bbox), ST_YMin(core_bbox), ST_XMax(core_bbox), ST_YMax(core_bbox)
+             FROM patrols ORDER BY id",
+        )
+        .fetch_all(pool)
+        .await
+        .unwrap()
+    };
+    let written = boxes().await;
+    assert_eq!(written.len(), 3);
+    sqlx::query("UPDATE patrols SET bbox = NULL, core_bbox = NULL")
+        .execute(pool)
+        .await
+        .unwrap();
+    let migration = include_str!("../../../migrations/0005_near_copy_boxes.sql");
+    let start = migration.find("WITH points AS").unwrap();
+    let end = migration.find("CREATE INDEX").unwrap();
+    sqlx::raw_sql(&migration[start..end])
+        .execute(pool)
+        .await
+        .unwrap();
+    assert_eq!(boxes().await, written);
+}
