@@ -5,7 +5,8 @@
 //!   time-shifted copies share a [`shape_fingerprint`], which the store can
 //!   index and look up by equality. Edited copies (points dropped, a few moved
 //!   or added) are found by [`is_near_copy`], which the store applies to the
-//!   earlier patrols whose bounding boxes overlap the new one.
+//!   earlier patrols whose [boxes](NearCopyBoxes) allow it, through a
+//!   [`NearCopyIndex`] of the new track built once per upload.
 //! - A **synthetic** track was generated rather than recorded: perfectly
 //!   regular pace, no GPS noise ([`looks_synthetic`]). It is a flag for the
 //!   office, not a rejection.
@@ -17,8 +18,8 @@
 
 use crate::coverage::LocalPlane;
 use crate::track::Track;
+use rustc_hash::FxHashMap;
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
 
 /// Grid of the fingerprint, in degrees (1e-5° ≈ 1.1 m north-south).
 pub const FINGERPRINT_GRID_DEG: f64 = 1e-5;
@@ -106,56 +107,17 @@ pub fn shape_fingerprint(track: &Track) -> String {
 /// ignored. 0 when `a` has no points.
 pub fn near_share(a: &Track, b: &Track, radius_m: f64) -> f64 {
     let a_positions = distinct_positions(a);
-    let near = count_near(&a_positions, b, radius_m, 0.0);
     if a_positions.is_empty() {
         return 0.0;
     }
-    near as f64 / a_positions.len() as f64
-}
-
-/// How many of `a_positions` lie within `radius_m` of one of `b`'s points.
-/// Gives up (returning a count below `min_share` of them) as soon as so many
-/// have missed that `min_share` can no longer be reached: a different walk
-/// misses at once, so duplicate checks of an upload against its candidates
-/// stop after about a tenth of the points (measured: this check was two
-/// thirds of the server's CPU in the upload load test before).
-fn count_near(a_positions: &[(f64, f64)], b: &Track, radius_m: f64, min_share: f64) -> usize {
-    if a_positions.is_empty() || b.points.is_empty() || radius_m.is_nan() || radius_m <= 0.0 {
-        return 0;
-    }
-    let Some(plane) = LocalPlane::around(b.points.iter().map(|p| (p.lon, p.lat))) else {
-        return 0;
+    let Some(grid) = PositionGrid::new(&distinct_positions(b), radius_m) else {
+        return 0.0;
     };
-    let cell_of = |[x, y]: [f64; 2]| ((x / radius_m).floor() as i64, (y / radius_m).floor() as i64);
-    let mut grid: HashMap<(i64, i64), Vec<[f64; 2]>> = HashMap::new();
-    for p in &b.points {
-        let xy = plane.project(p.lon, p.lat);
-        grid.entry(cell_of(xy)).or_default().push(xy);
-    }
-    let r2 = radius_m * radius_m;
-    let total = a_positions.len();
-    let (mut near, mut missed) = (0, 0);
-    for &(lon, lat) in a_positions {
-        let xy = plane.project(lon, lat);
-        let (cx, cy) = cell_of(xy);
-        let hit = (cx - 1..=cx + 1).any(|x| {
-            (cy - 1..=cy + 1).any(|y| {
-                grid.get(&(x, y)).is_some_and(|pts| {
-                    pts.iter()
-                        .any(|q| (q[0] - xy[0]).powi(2) + (q[1] - xy[1]).powi(2) <= r2)
-                })
-            })
-        });
-        if hit {
-            near += 1;
-        } else {
-            missed += 1;
-            if ((total - missed) as f64 / total as f64) < min_share {
-                break;
-            }
-        }
-    }
-    near
+    let near = a_positions
+        .iter()
+        .filter(|&&(lon, lat)| grid.any_near(lon, lat))
+        .count();
+    near as f64 / a_positions.len() as f64
 }
 
 /// Whether one track replays the other: at least [`NEAR_COPY_MIN_SHARE`]
@@ -197,15 +159,7 @@ fn count_near(a_positions: &[(f64, f64)], b: &Track, radius_m: f64, min_share: f
 /// assert!(is_near_copy(&replay, &original));
 /// ```
 pub fn is_near_copy(a: &Track, b: &Track) -> bool {
-    let (a_positions, b_positions) = (distinct_positions(a), distinct_positions(b));
-    if a_positions.len() < NEAR_COPY_MIN_POINTS || b_positions.len() < NEAR_COPY_MIN_POINTS {
-        return false;
-    }
-    let replays = |positions: &[(f64, f64)], other: &Track| {
-        let near = count_near(positions, other, NEAR_COPY_RADIUS_M, NEAR_COPY_MIN_SHARE);
-        near as f64 / positions.len() as f64 >= NEAR_COPY_MIN_SHARE
-    };
-    replays(&a_positions, b) || replays(&b_positions, a)
+    NearCopyIndex::new(a).is_near_copy_of(b)
 }
 
 /// Positions in order with consecutive repeats dropped, so a phone that
@@ -218,6 +172,293 @@ fn distinct_positions(track: &Track) -> Vec<(f64, f64)> {
         }
     }
     out
+}
+
+/// One track's distinct positions indexed once, to ask of many other tracks
+/// whether they and it are near copies ([`is_near_copy`]). The upload's
+/// duplicate check builds one for the new track and compares it with each
+/// earlier candidate in one pass over the candidate's points, instead of
+/// building a grid of each candidate (and of the new track again) per pair.
+///
+/// ```
+/// use chrono::{Duration, TimeZone, Utc};
+/// use domain::{Track, TrackPoint, similarity::NearCopyIndex};
+///
+/// let t0 = Utc.with_ymd_and_hms(2026, 7, 6, 1, 0, 0).unwrap();
+/// let walk = |start, lat_offset| Track {
+///     points: (0..300)
+///         .map(|i| TrackPoint {
+///             lon: 103.1 + 1.3e-5 * i as f64,
+///             lat: 25.3 + lat_offset + 2e-4 * (i as f64 / 40.0).sin(),
+///             ele: None,
+///             time: start + Duration::seconds(i),
+///         })
+///         .collect(),
+///     ..Track::default()
+/// };
+/// let new = NearCopyIndex::new(&walk(t0 + Duration::days(1), 0.0));
+/// assert!(new.is_near_copy_of(&walk(t0, 0.0)));
+/// // 5 m further north all along: not the same points.
+/// assert!(!new.is_near_copy_of(&walk(t0, 4.5e-5)));
+/// ```
+pub struct NearCopyIndex {
+    /// `None` when the track has fewer than [`NEAR_COPY_MIN_POINTS`]
+    /// distinct positions: it is nobody's near copy.
+    grid: Option<PositionGrid>,
+}
+
+impl NearCopyIndex {
+    pub fn new(track: &Track) -> Self {
+        let positions = distinct_positions(track);
+        let grid = if positions.len() < NEAR_COPY_MIN_POINTS {
+            None
+        } else {
+            PositionGrid::new(&positions, NEAR_COPY_RADIUS_M)
+        };
+        Self { grid }
+    }
+
+    /// [`is_near_copy`] of the indexed track and `other`. Both directions
+    /// are decided in one pass over `other`'s distinct positions: each one
+    /// is near the indexed track or not, and marks the indexed positions
+    /// near it. Distances are measured on one local plane around the
+    /// indexed track (the pairwise test projects on a plane around either
+    /// track; the two differ by micrometres over a few kilometres).
+    pub fn is_near_copy_of(&self, other: &Track) -> bool {
+        self.is_near_copy_of_positions(other.points.iter().map(|p| (p.lon, p.lat)))
+    }
+
+    /// [`is_near_copy_of`](Self::is_near_copy_of) for positions
+    /// `(lon, lat)` in track order.
+    pub fn is_near_copy_of_positions(
+        &self,
+        positions: impl IntoIterator<Item = (f64, f64)>,
+    ) -> bool {
+        let Some(grid) = &self.grid else {
+            return false;
+        };
+        let own = grid.len();
+        let mut marked = vec![false; own];
+        let (mut own_near, mut other_len, mut other_near) = (0usize, 0usize, 0usize);
+        let mut last = None;
+        for position in positions {
+            if last == Some(position) {
+                continue;
+            }
+            last = Some(position);
+            other_len += 1;
+            let mut hit = false;
+            grid.for_each_near(position.0, position.1, |i| {
+                hit = true;
+                if !marked[i] {
+                    marked[i] = true;
+                    own_near += 1;
+                }
+            });
+            other_near += usize::from(hit);
+        }
+        other_len >= NEAR_COPY_MIN_POINTS
+            && (share_reached(own_near, own) || share_reached(other_near, other_len))
+    }
+}
+
+fn share_reached(near: usize, total: usize) -> bool {
+    near as f64 / total as f64 >= NEAR_COPY_MIN_SHARE
+}
+
+/// A longitude/latitude box, in degrees.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LonLatBox {
+    pub min_lon: f64,
+    pub min_lat: f64,
+    pub max_lon: f64,
+    pub max_lat: f64,
+}
+
+impl LonLatBox {
+    /// `(lon, lat)` degrees that are at least [`NEAR_COPY_BOX_MARGIN_M`]
+    /// on the ground anywhere in (and just around) the box.
+    pub fn margin_deg(&self) -> (f64, f64) {
+        // Metres per degree are at least 110,574 north-south and
+        // 111,319·cos(lat) east-west on the ellipsoid; round both down.
+        let lat = self.min_lat.abs().max(self.max_lat.abs()).min(89.0) + 0.1;
+        (
+            NEAR_COPY_BOX_MARGIN_M / (111_000.0 * lat.to_radians().cos().max(1e-3)),
+            NEAR_COPY_BOX_MARGIN_M / 110_000.0,
+        )
+    }
+
+    fn within(&self, outer: &LonLatBox, (dlon, dlat): (f64, f64)) -> bool {
+        self.min_lon >= outer.min_lon - dlon
+            && self.min_lat >= outer.min_lat - dlat
+            && self.max_lon <= outer.max_lon + dlon
+            && self.max_lat <= outer.max_lat + dlat
+    }
+}
+
+/// Ground distance (metres) by which boxes may stick out of each other and
+/// still be near copies: [`NEAR_COPY_RADIUS_M`] with room to spare for
+/// rounding.
+pub const NEAR_COPY_BOX_MARGIN_M: f64 = 1.0;
+
+/// The two boxes of a track by which a store can pick near-copy candidates
+/// with an index, before comparing points ([`boxes_may_be_near_copies`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NearCopyBoxes {
+    /// The box of all positions.
+    pub bbox: LonLatBox,
+    /// The box of the distinct positions (as [`is_near_copy`] counts them)
+    /// without the `n / 10 + 1` most extreme on each side (west, south,
+    /// east, north; `n` distinct positions); `None` below
+    /// [`NEAR_COPY_MIN_POINTS`] distinct positions (never a near copy).
+    pub core: Option<LonLatBox>,
+}
+
+impl NearCopyBoxes {
+    /// `None` for a track without points.
+    pub fn of(track: &Track) -> Option<Self> {
+        let positions = distinct_positions(track);
+        let first = positions.first()?;
+        let bbox = positions.iter().fold(
+            LonLatBox {
+                min_lon: first.0,
+                min_lat: first.1,
+                max_lon: first.0,
+                max_lat: first.1,
+            },
+            |b, &(lon, lat)| LonLatBox {
+                min_lon: b.min_lon.min(lon),
+                min_lat: b.min_lat.min(lat),
+                max_lon: b.max_lon.max(lon),
+                max_lat: b.max_lat.max(lat),
+            },
+        );
+        let n = positions.len();
+        let core = (n >= NEAR_COPY_MIN_POINTS).then(|| {
+            // Leave out k on each side: the (k+1)-th smallest and largest.
+            let k = n / 10 + 1;
+            let mut lons: Vec<f64> = positions.iter().map(|p| p.0).collect();
+            let mut lats: Vec<f64> = positions.iter().map(|p| p.1).collect();
+            lons.sort_unstable_by(f64::total_cmp);
+            lats.sort_unstable_by(f64::total_cmp);
+            LonLatBox {
+                min_lon: lons[k],
+                min_lat: lats[k],
+                max_lon: lons[n - 1 - k],
+                max_lat: lats[n - 1 - k],
+            }
+        });
+        Some(Self { bbox, core })
+    }
+}
+
+/// Whether two tracks can be near copies ([`is_near_copy`]) judging by
+/// their boxes alone: false means they are not, true that their points must
+/// be compared. If at least 90 % of `a`'s `n` distinct positions lie within
+/// 0.5 m of `b`'s points, at most `n / 10` of them lie further than 0.5 m
+/// west (or south, east, north) of `b`'s box; so `a`'s core box, which
+/// leaves out `n / 10 + 1` on each side, lies within `b`'s box grown by
+/// 0.5 m. Checked both ways, with [`NEAR_COPY_BOX_MARGIN_M`] for the
+/// margin (measured at `a`'s latitude).
+pub fn boxes_may_be_near_copies(a: &NearCopyBoxes, b: &NearCopyBoxes) -> bool {
+    let margin = a.bbox.margin_deg();
+    let (Some(a_core), Some(b_core)) = (a.core, b.core) else {
+        return false;
+    };
+    a_core.within(&b.bbox, margin) || b_core.within(&a.bbox, margin)
+}
+
+/// Positions projected on one plane and bucketed in square cells, to find
+/// the positions within a radius of a point by looking at ≤ 4 cells: one
+/// sorted array (no allocation per cell) and a map from cell to its slice.
+struct PositionGrid {
+    plane: LocalPlane,
+    radius_m: f64,
+    cell_m: f64,
+    /// Projected positions, sorted by cell.
+    xy: Vec<[f64; 2]>,
+    /// Cell → its range in `xy`.
+    cells: FxHashMap<(i64, i64), (u32, u32)>,
+}
+
+impl PositionGrid {
+    /// `None` without positions or with a radius that is not positive.
+    fn new(positions: &[(f64, f64)], radius_m: f64) -> Option<Self> {
+        if radius_m.is_nan() || radius_m <= 0.0 {
+            return None;
+        }
+        let plane = LocalPlane::around(positions.iter().copied())?;
+        // Cells twice the diameter: a disc touches 1 to 4 of them.
+        let cell_m = 4.0 * radius_m;
+        let cell_of = |[x, y]: [f64; 2]| (floor_i64(x / cell_m), floor_i64(y / cell_m));
+        let mut keyed: Vec<((i64, i64), [f64; 2])> = positions
+            .iter()
+            .map(|&(lon, lat)| {
+                let xy = plane.project(lon, lat);
+                (cell_of(xy), xy)
+            })
+            .collect();
+        keyed.sort_unstable_by_key(|&(cell, _)| cell);
+        let mut cells = FxHashMap::with_capacity_and_hasher(keyed.len(), Default::default());
+        let mut start = 0;
+        for (i, w) in keyed.windows(2).enumerate() {
+            if w[0].0 != w[1].0 {
+                cells.insert(w[0].0, (start as u32, (i + 1) as u32));
+                start = i + 1;
+            }
+        }
+        if let Some(&(cell, _)) = keyed.last() {
+            cells.insert(cell, (start as u32, keyed.len() as u32));
+        }
+        Some(Self {
+            plane,
+            radius_m,
+            cell_m,
+            xy: keyed.into_iter().map(|(_, xy)| xy).collect(),
+            cells,
+        })
+    }
+
+    /// How many positions are indexed.
+    fn len(&self) -> usize {
+        self.xy.len()
+    }
+
+    /// Whether an indexed position lies within the radius of `(lon, lat)`.
+    fn any_near(&self, lon: f64, lat: f64) -> bool {
+        let mut any = false;
+        self.for_each_near(lon, lat, |_| any = true);
+        any
+    }
+
+    /// Calls `near(i)` for each indexed position `i` (an index into the
+    /// sorted positions, `0..len`) within the radius of `(lon, lat)`.
+    fn for_each_near(&self, lon: f64, lat: f64, mut near: impl FnMut(usize)) {
+        let [x, y] = self.plane.project(lon, lat);
+        let r2 = self.radius_m * self.radius_m;
+        // The cells the disc touches, with a hair of slack for rounding.
+        let reach = self.radius_m / self.cell_m + 1e-9;
+        let (gx, gy) = (x / self.cell_m, y / self.cell_m);
+        for cx in floor_i64(gx - reach)..=floor_i64(gx + reach) {
+            for cy in floor_i64(gy - reach)..=floor_i64(gy + reach) {
+                if let Some(&(start, end)) = self.cells.get(&(cx, cy)) {
+                    for i in start as usize..end as usize {
+                        let q = self.xy[i];
+                        if (q[0] - x).powi(2) + (q[1] - y).powi(2) <= r2 {
+                            near(i);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `v.floor() as i64` without a call into libm (the duplicate check rounds
+/// four values per point compared; without SSE4.1 `floor` is a call).
+fn floor_i64(v: f64) -> i64 {
+    let t = v as i64;
+    t - i64::from((t as f64) > v)
 }
 
 /// Fewest timed steps (consecutive points with increasing times) a
@@ -503,6 +744,95 @@ mod tests {
         };
         assert!(!is_near_copy(&tiny, &walk));
         assert_eq!(near_share(&Track::default(), &walk, 0.5), 0.0);
+    }
+
+    /// [`is_near_copy`] by its definition, every point against every point,
+    /// on a plane around the track being replayed.
+    fn near_copy_by_definition(a: &Track, b: &Track) -> bool {
+        let (a, b) = (distinct_positions(a), distinct_positions(b));
+        if a.len() < NEAR_COPY_MIN_POINTS || b.len() < NEAR_COPY_MIN_POINTS {
+            return false;
+        }
+        let replays = |x: &[(f64, f64)], y: &[(f64, f64)]| {
+            let plane = LocalPlane::around(y.iter().copied()).unwrap();
+            let near = x
+                .iter()
+                .filter(|&&(lon, lat)| {
+                    let p = plane.project(lon, lat);
+                    y.iter().any(|&(lon, lat)| {
+                        let q = plane.project(lon, lat);
+                        (p[0] - q[0]).hypot(p[1] - q[1]) <= NEAR_COPY_RADIUS_M
+                    })
+                })
+                .count();
+            near as f64 / x.len() as f64 >= NEAR_COPY_MIN_SHARE
+        };
+        replays(&a, &b) || replays(&b, &a)
+    }
+
+    #[test]
+    fn the_index_agrees_with_the_definition_and_the_boxes_never_hide_a_copy() {
+        let walk = recorded_walk(11, 600);
+        let moved = |every: usize, dlon: f64, dlat: f64| {
+            let mut t = shifted(&walk, Duration::days(1));
+            for p in t.points.iter_mut().step_by(every) {
+                p.lon += dlon;
+                p.lat += dlat;
+            }
+            t
+        };
+        let part = |from: usize, to: usize| Track {
+            points: walk.points[from..to].to_vec(),
+            ..Track::default()
+        };
+        let mut reversed = walk.clone();
+        reversed.points.reverse();
+        let others = [
+            (
+                "thinned",
+                Track {
+                    points: walk.points.iter().step_by(3).copied().collect(),
+                    ..Track::default()
+                },
+            ),
+            ("first 85 %", part(0, 510)),
+            ("last 95 %", part(30, 600)),
+            ("middle third", part(200, 400)),
+            ("reversed", reversed),
+            // Every 20th, 12th, 9th, 8th point 5 m off: around the 90 % line.
+            ("5 % moved", moved(20, 5e-5, 0.0)),
+            ("8 % moved", moved(12, 0.0, 5e-5)),
+            ("11 % moved", moved(9, 5e-5, 5e-5)),
+            ("12.5 % moved", moved(8, -5e-5, 0.0)),
+            ("all 0.3 m north", moved(1, 0.0, 2.7e-6)),
+            ("all 0.7 m north", moved(1, 0.0, 6.3e-6)),
+            ("other phone", recorded_walk(12, 600)),
+            ("1 km east", moved(1, 1e-2, 0.0)),
+            ("tiny", part(0, 8)),
+        ];
+        let walk_boxes = NearCopyBoxes::of(&walk).unwrap();
+        let mut copies = 0;
+        for (name, other) in &others {
+            let expected = near_copy_by_definition(&walk, other);
+            assert_eq!(is_near_copy(&walk, other), expected, "{name}");
+            assert_eq!(
+                is_near_copy(other, &walk),
+                expected,
+                "{name}, reversed roles"
+            );
+            let boxes = NearCopyBoxes::of(other).unwrap();
+            if expected {
+                copies += 1;
+                assert!(boxes_may_be_near_copies(&walk_boxes, &boxes), "{name}");
+                assert!(boxes_may_be_near_copies(&boxes, &walk_boxes), "{name}");
+            }
+        }
+        // The table spans both sides of the line.
+        assert!((6..others.len() - 3).contains(&copies), "{copies}");
+        let far = NearCopyBoxes::of(&moved(1, 1e-2, 0.0)).unwrap();
+        assert!(!boxes_may_be_near_copies(&walk_boxes, &far));
+        assert_eq!(NearCopyBoxes::of(&part(0, 8)).unwrap().core, None);
+        assert_eq!(NearCopyBoxes::of(&Track::default()), None);
     }
 
     fn generated(step_m: f64, dt_s: i64, n: usize) -> Track {

@@ -6,10 +6,12 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::Track;
 use domain::patrol::Assessment;
+use domain::similarity::{NearCopyBoxes, NearCopyIndex};
 use geo::MultiLineString;
 use geozero::ToGeo;
 use serde::Serialize;
 use sqlx::PgPool;
+use std::sync::Arc;
 use utoipa::ToSchema;
 
 use crate::StoreError;
@@ -94,55 +96,109 @@ fn multi_line_string(wkb: &[u8]) -> crate::Result<MultiLineString<f64>> {
     }
 }
 
+/// What the duplicate search needs of a new track, computed once per upload
+/// (off the async runtime: the index costs a pass over the points).
+pub struct DuplicateProbe {
+    pub fingerprint: String,
+    pub point_count: usize,
+    /// `None` for a track without points.
+    pub boxes: Option<NearCopyBoxes>,
+    pub index: NearCopyIndex,
+}
+
+impl DuplicateProbe {
+    pub fn new(track: &Track) -> Self {
+        Self {
+            fingerprint: domain::similarity::shape_fingerprint(track),
+            point_count: track.points.len(),
+            boxes: NearCopyBoxes::of(track),
+            index: NearCopyIndex::new(track),
+        }
+    }
+}
+
+/// Most earlier patrols whose points an upload is compared with.
+const NEAR_COPY_CANDIDATES: i64 = 20;
+
 /// An earlier patrol (any chief's) this track copies: the same shape
 /// fingerprint, or the same points within GPS-free precision (a replay with
 /// shifted times). Independent recordings of the same walk have their own
 /// noise and are not copies.
+///
+/// Candidates for the point comparison are the patrols that can be near
+/// copies by their boxes ([`domain::similarity::boxes_may_be_near_copies`],
+/// checked exactly here and through the `bbox` index) and have a similar
+/// number of points; the closest core boxes first (a replay's is the
+/// original's to the centimetre, an independent walk's differs by its GPS
+/// noise), the most recent first among equals. So when a chief has walked
+/// the same reach more than [`NEAR_COPY_CANDIDATES`] times, the copied walk
+/// is still among those compared.
 pub async fn find_duplicate(
     pool: &PgPool,
-    track: &Track,
-    fingerprint: &str,
-) -> crate::Result<Option<i64>> {
+    probe: Arc<DuplicateProbe>,
+) -> Result<Option<i64>, IngestError> {
     let exact: Option<i64> = sqlx::query_scalar(
         "SELECT id FROM patrols WHERE shape_fingerprint = $1 ORDER BY id LIMIT 1",
     )
-    .bind(fingerprint)
+    .bind(&probe.fingerprint)
     .fetch_optional(pool)
-    .await?;
+    .await
+    .map_err(StoreError::from)?;
     if exact.is_some() {
         return Ok(exact);
     }
-    let (min_lon, min_lat, max_lon, max_lat) = bbox(track);
-    let n = track.points.len() as i32;
-    // Candidates: overlapping box and a similar number of points.
+    let Some(NearCopyBoxes {
+        bbox,
+        core: Some(core),
+    }) = probe.boxes
+    else {
+        // Fewer than ten distinct positions: nobody's near copy.
+        return Ok(None);
+    };
+    let (dlon, dlat) = bbox.margin_deg();
+    let n = probe.point_count as i32;
     let candidates: Vec<(i64, Vec<u8>)> = sqlx::query_as(
         "SELECT id, ST_AsBinary(track) FROM patrols
-         WHERE track_simplified && ST_MakeEnvelope($1, $2, $3, $4, 4326)
-           AND point_count BETWEEN $5 * 0.8 AND $5 * 1.25
-         ORDER BY id LIMIT 20",
+         WHERE bbox && ST_MakeEnvelope($1 - $9, $2 - $10, $3 + $9, $4 + $10, 4326)
+           AND core_bbox IS NOT NULL
+           AND point_count BETWEEN $11 * 0.8 AND $11 * 1.25
+           AND (   (ST_XMin(bbox) <= $5 + $9 AND ST_YMin(bbox) <= $6 + $10
+                    AND ST_XMax(bbox) >= $7 - $9 AND ST_YMax(bbox) >= $8 - $10)
+                OR (ST_XMin(core_bbox) >= $1 - $9 AND ST_YMin(core_bbox) >= $2 - $10
+                    AND ST_XMax(core_bbox) <= $3 + $9 AND ST_YMax(core_bbox) <= $4 + $10))
+         ORDER BY greatest(abs(ST_XMin(core_bbox) - $5), abs(ST_YMin(core_bbox) - $6),
+                           abs(ST_XMax(core_bbox) - $7), abs(ST_YMax(core_bbox) - $8)),
+                  id DESC
+         LIMIT $12",
     )
-    .bind(min_lon)
-    .bind(min_lat)
-    .bind(max_lon)
-    .bind(max_lat)
+    .bind(bbox.min_lon)
+    .bind(bbox.min_lat)
+    .bind(bbox.max_lon)
+    .bind(bbox.max_lat)
+    .bind(core.min_lon)
+    .bind(core.min_lat)
+    .bind(core.max_lon)
+    .bind(core.max_lat)
+    .bind(dlon)
+    .bind(dlat)
     .bind(n)
+    .bind(NEAR_COPY_CANDIDATES)
     .fetch_all(pool)
-    .await?;
-    for (id, wkb) in candidates {
-        if let Some(other) = decode_track_m(&wkb)
-            && domain::similarity::is_near_copy(track, &other)
-        {
-            return Ok(Some(id));
-        }
+    .await
+    .map_err(StoreError::from)?;
+    if candidates.is_empty() {
+        return Ok(None);
     }
-    Ok(None)
-}
-
-fn bbox(track: &Track) -> (f64, f64, f64, f64) {
-    track.points.iter().fold(
-        (f64::MAX, f64::MAX, f64::MIN, f64::MIN),
-        |(a, b, c, d), p| (a.min(p.lon), b.min(p.lat), c.max(p.lon), d.max(p.lat)),
-    )
+    blocking(move || {
+        Ok(candidates.into_iter().find_map(|(id, wkb)| {
+            let positions = track_m_positions(&wkb)?;
+            probe
+                .index
+                .is_near_copy_of_positions(positions)
+                .then_some(id)
+        }))
+    })
+    .await
 }
 
 /// ISO WKB of a LineStringM (type 2002), M = epoch seconds. Hand-built:
@@ -161,8 +217,56 @@ pub fn encode_track_m(track: &Track) -> Vec<u8> {
     out
 }
 
+/// Tolerance of the map copy `track_simplified`, in degrees (~2 m).
+pub const SIMPLIFY_TOLERANCE_DEG: f64 = 0.00002;
+
+/// ISO WKB of the LineString kept for maps: the track without times,
+/// simplified with Douglas–Peucker ([`SIMPLIFY_TOLERANCE_DEG`]). Done here
+/// rather than with GEOS's `ST_SimplifyPreserveTopology` in the INSERT,
+/// which was a fifth of PostgreSQL's CPU in the upload load test; tracks
+/// cross themselves anyway (there and back), and the map tiles simplify
+/// further with `ST_Simplify`.
+pub fn encode_simplified(track: &Track) -> Vec<u8> {
+    use geo::Simplify;
+    let line: geo::LineString<f64> = track.points.iter().map(|p| (p.lon, p.lat)).collect();
+    let line = line.simplify(SIMPLIFY_TOLERANCE_DEG);
+    let mut out = Vec::with_capacity(9 + line.0.len() * 16);
+    out.push(1u8); // little endian
+    out.extend_from_slice(&2u32.to_le_bytes());
+    out.extend_from_slice(&(line.0.len() as u32).to_le_bytes());
+    for c in &line.0 {
+        out.extend_from_slice(&c.x.to_le_bytes());
+        out.extend_from_slice(&c.y.to_le_bytes());
+    }
+    out
+}
+
 /// Reads back what [`encode_track_m`] wrote (as PostGIS returns it).
 pub fn decode_track_m(wkb: &[u8]) -> Option<Track> {
+    let points = linestring_m(wkb)?
+        .map(|[lon, lat, m]| {
+            Some(domain::TrackPoint {
+                lon,
+                lat,
+                ele: None,
+                time: DateTime::from_timestamp_millis((m * 1000.0).round() as i64)?,
+            })
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some(Track {
+        points,
+        ..Track::default()
+    })
+}
+
+/// The positions `(lon, lat)` of a track as [`decode_track_m`] reads it,
+/// without making times of the M values: all the duplicate check needs.
+fn track_m_positions(wkb: &[u8]) -> Option<impl Iterator<Item = (f64, f64)> + '_> {
+    Some(linestring_m(wkb)?.map(|[lon, lat, _]| (lon, lat)))
+}
+
+/// The points `[x, y, m]` of an ISO WKB LineStringM, either byte order.
+fn linestring_m(wkb: &[u8]) -> Option<impl Iterator<Item = [f64; 3]> + '_> {
     let little = *wkb.first()? == 1;
     let u32_at = |i: usize| -> Option<u32> {
         let b: [u8; 4] = wkb.get(i..i + 4)?.try_into().ok()?;
@@ -172,34 +276,22 @@ pub fn decode_track_m(wkb: &[u8]) -> Option<Track> {
             u32::from_be_bytes(b)
         })
     };
-    let f64_at = |i: usize| -> Option<f64> {
-        let b: [u8; 8] = wkb.get(i..i + 8)?.try_into().ok()?;
-        Some(if little {
-            f64::from_le_bytes(b)
-        } else {
-            f64::from_be_bytes(b)
-        })
-    };
     if u32_at(1)? != 2002 {
         return None;
     }
     let n = u32_at(5)? as usize;
-    let mut points = Vec::with_capacity(n);
-    for i in 0..n {
-        let at = 9 + i * 24;
-        let (lon, lat, m) = (f64_at(at)?, f64_at(at + 8)?, f64_at(at + 16)?);
-        let time = DateTime::from_timestamp_millis((m * 1000.0).round() as i64)?;
-        points.push(domain::TrackPoint {
-            lon,
-            lat,
-            ele: None,
-            time,
-        });
-    }
-    Some(Track {
-        points,
-        ..Track::default()
-    })
+    let body = wkb.get(9..9 + n.checked_mul(24)?)?;
+    Some(body.chunks_exact(24).map(move |point| {
+        let f64_at = |i: usize| {
+            let b: [u8; 8] = point[i..i + 8].try_into().unwrap_or_default();
+            if little {
+                f64::from_le_bytes(b)
+            } else {
+                f64::from_be_bytes(b)
+            }
+        };
+        [f64_at(0), f64_at(8), f64_at(16)]
+    }))
 }
 
 /// A patrol ready to be stored.
@@ -215,6 +307,8 @@ pub struct NewPatrol<'a> {
     pub track: &'a Track,
     pub week_start: NaiveDate,
     pub fingerprint: &'a str,
+    /// The boxes the duplicate check finds this patrol by.
+    pub boxes: Option<&'a NearCopyBoxes>,
     pub duplicate_of: Option<i64>,
     pub assessment: &'a Assessment,
 }
@@ -226,15 +320,18 @@ pub async fn insert(pool: &PgPool, new: NewPatrol<'_>) -> crate::Result<(i64, bo
     let reasons: Vec<&str> = a.validity.reasons.iter().map(|r| r.code()).collect();
     let metrics =
         serde_json::json!({"gaps": a.metrics.gaps, "fast_length_m": a.metrics.fast_length_m});
-    let id: Option<i64> = sqlx::query_scalar(
+    let mut query = sqlx::query_scalar(
         "WITH g AS (SELECT ST_GeomFromWKB($13, 4326) AS track)
          INSERT INTO patrols (town_id, chief_id, uploaded_by, idempotency_key, original, original_sha256,
              original_content_type, coords, notes, started_at, ended_at, week_start,
              track, track_simplified, point_count, length_m, duration_s, moving_time_s, max_speed_kmh,
-             fast_share, coverage, valid, reasons, flags, shape_fingerprint, metrics, duplicate_of)
+             fast_share, coverage, valid, reasons, flags, shape_fingerprint, metrics, duplicate_of,
+             bbox, core_bbox)
          SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
-             g.track, ST_SimplifyPreserveTopology(ST_Force2D(g.track), 0.00002),
-             $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26 FROM g
+             g.track, ST_GeomFromWKB($35, 4326),
+             $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26,
+             ST_MakeEnvelope($27, $28, $29, $30, 4326), ST_MakeEnvelope($31, $32, $33, $34, 4326)
+         FROM g
          ON CONFLICT DO NOTHING RETURNING id",
     )
     .bind(new.chief.town_id)
@@ -262,9 +359,20 @@ pub async fn insert(pool: &PgPool, new: NewPatrol<'_>) -> crate::Result<(i64, bo
     .bind(&a.flags)
     .bind(new.fingerprint)
     .bind(metrics)
-    .bind(new.duplicate_of)
-    .fetch_optional(&mut *tx)
-    .await?;
+    .bind(new.duplicate_of);
+    let bbox = new.boxes.map(|b| b.bbox);
+    let core = new.boxes.and_then(|b| b.core);
+    for b in [bbox, core] {
+        query = query
+            .bind(b.map(|b| b.min_lon))
+            .bind(b.map(|b| b.min_lat))
+            .bind(b.map(|b| b.max_lon))
+            .bind(b.map(|b| b.max_lat));
+    }
+    let id: Option<i64> = query
+        .bind(encode_simplified(new.track))
+        .fetch_optional(&mut *tx)
+        .await?;
     let Some(id) = id else {
         tx.rollback().await?;
         let id = existing(pool, new.chief.id, new.idempotency_key, new.original_sha256)
@@ -581,12 +689,13 @@ pub async fn ingest(pool: &PgPool, upload: Ingest<'_>) -> Result<(i64, bool), In
     let chief = upload_chief(pool, upload.chief_id).await?;
     let rules = domain::validity::RuleSet::from_json(&chief.rules.to_string()).unwrap_or_default();
     let (format, gcj02) = (upload.format, upload.gcj02);
-    let (track, bytes) = blocking(move || {
+    let (track, bytes, probe) = blocking(move || {
         let mut track = domain::read::read_track(format, &upload.bytes)?;
         if gcj02 {
             domain::gcj02::track_gcj02_to_wgs84(&mut track);
         }
-        Ok((track, upload.bytes))
+        let probe = Arc::new(DuplicateProbe::new(&track));
+        Ok((track, upload.bytes, probe))
     })
     .await?;
     let started_at = track
@@ -594,8 +703,7 @@ pub async fn ingest(pool: &PgPool, upload: Ingest<'_>) -> Result<(i64, bool), In
         .ok_or(domain::read::ReadError::TooFewPoints)?;
     let week =
         domain::time::IsoWeek::of_instant(started_at).map_err(IngestError::InvalidTimestamp)?;
-    let fingerprint = domain::similarity::shape_fingerprint(&track);
-    let duplicate_of = find_duplicate(pool, &track, &fingerprint).await?;
+    let duplicate_of = find_duplicate(pool, Arc::clone(&probe)).await?;
     let reaches = assigned_reaches(pool, &chief, domain::time::cst_date(started_at)).await?;
     let now = upload.now;
     let (track, assessment) = blocking(move || {
@@ -623,7 +731,8 @@ pub async fn ingest(pool: &PgPool, upload: Ingest<'_>) -> Result<(i64, bool), In
             notes: upload.notes,
             track: &track,
             week_start: week.monday(),
-            fingerprint: &fingerprint,
+            fingerprint: &probe.fingerprint,
+            boxes: probe.boxes.as_ref(),
             duplicate_of,
             assessment: &assessment,
         },
@@ -642,6 +751,42 @@ async fn blocking<T: Send + 'static>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_map_copy_drops_points_within_the_tolerance() {
+        let t0 = DateTime::from_timestamp(1_780_000_000, 0).unwrap();
+        // A straight walk with a 1 m wiggle, then a 90° turn.
+        let points = (0..200)
+            .map(|i| {
+                let (lon, lat) = if i < 100 {
+                    (103.1 + f64::from(i) * 1e-5, 25.3 + f64::from(i % 2) * 1e-5)
+                } else {
+                    (103.101, 25.3 + f64::from(i - 100) * 1e-5)
+                };
+                domain::TrackPoint {
+                    lon,
+                    lat,
+                    ele: None,
+                    time: t0 + chrono::Duration::seconds(i64::from(i)),
+                }
+            })
+            .collect();
+        let track = Track {
+            points,
+            ..Track::default()
+        };
+        let wkb = encode_simplified(&track);
+        let Ok(geo::Geometry::LineString(line)) = geozero::wkb::Wkb(wkb).to_geo() else {
+            panic!("not a LineString");
+        };
+        assert!((3..=4).contains(&line.0.len()), "{:?}", line.0);
+        assert_eq!(line.0[0], geo::coord! { x: 103.1, y: 25.3 });
+        let last = line.0[line.0.len() - 1];
+        assert!(
+            last.x == 103.101 && (last.y - 25.30099).abs() < 1e-12,
+            "{last:?}"
+        );
+    }
 
     #[test]
     fn track_wkb_round_trips_with_times() {

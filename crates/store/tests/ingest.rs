@@ -152,3 +152,101 @@ async fn concurrent_uploads_of_one_chief_week_are_both_counted() {
     let monday = NaiveDate::from_ymd_opt(2026, 11, 16).unwrap();
     assert_eq!(valid_count(pool, hz003.0, monday).await, 4);
 }
+
+/// A chief who walked the same reach more than 20 times replays a recent
+/// walk (times shifted, a few points moved, so not an exact fingerprint
+/// match): the duplicate check compares it with that walk, not only with
+/// the 20 oldest of the reach.
+#[tokio::test]
+async fn a_replay_is_caught_among_more_than_twenty_walks_of_the_reach() {
+    let db = fresh_database().await;
+    let pool = db.pool();
+    store::demo::load_town(pool).await.unwrap();
+    let hz002 = chief(pool, "HZ002").await;
+    let line = store::demo::reach_line(2);
+    let mut walks = vec![];
+    for i in 0..24u64 {
+        let at = start() - Duration::days(60) + Duration::hours(8 * i as i64);
+        let points = synth::record(&line, at, &Gait::WALK, &mut Rng::new(100 + i));
+        let (id, created) = ingest(pool, upload(hz002, &synth::gpx(&points), None))
+            .await
+            .unwrap();
+        assert!(created);
+        let detail = store::patrols::detail(pool, id).await.unwrap();
+        assert_eq!(detail.duplicate_of, None, "walk {i} is its own");
+        walks.push((id, points));
+    }
+    // The most recent walk, a week later, with every 25th point 5 m off.
+    let (original, points) = walks.last().unwrap();
+    let replay: Vec<_> = points
+        .iter()
+        .enumerate()
+        .map(|(i, &(lon, lat, t))| {
+            let lat = if i % 25 == 0 { lat + 4.5e-5 } else { lat };
+            (lon, lat, t + Duration::days(7))
+        })
+        .collect();
+    let (copy, created) = ingest(pool, upload(hz002, &synth::gpx(&replay), None))
+        .await
+        .unwrap();
+    assert!(created);
+    let copy = store::patrols::detail(pool, copy).await.unwrap();
+    assert_eq!(copy.duplicate_of, Some(*original));
+    assert!(
+        copy.reasons.iter().any(|r| r == "duplicate_track"),
+        "{:?}",
+        copy.reasons
+    );
+}
+
+/// Migration 0005 fills `bbox` and `core_bbox` of the patrols stored before
+/// it in SQL; they must be exactly what ingest writes for new ones
+/// (`domain::similarity::NearCopyBoxes`), consecutive repeats included.
+#[tokio::test]
+async fn migration_0005_backfills_the_boxes_ingest_writes() {
+    let db = fresh_database().await;
+    let pool = db.pool();
+    store::demo::load_town(pool).await.unwrap();
+    let hz001 = chief(pool, "HZ001").await;
+    let line = store::demo::reach_line(1);
+    for i in 0..3u64 {
+        let at = start() + Duration::hours(8 * i as i64);
+        let mut points = synth::record(&line, at, &Gait::WALK, &mut Rng::new(200 + i));
+        if i == 1 {
+            // A phone that repeats its position now and then.
+            for k in (0..points.len() - 1).step_by(7) {
+                let (lon, lat, _) = points[k];
+                points[k + 1].0 = lon;
+                points[k + 1].1 = lat;
+            }
+        }
+        ingest(pool, upload(hz001, &synth::gpx(&points), None))
+            .await
+            .unwrap();
+    }
+    type Boxes = (i64, f64, f64, f64, f64, f64, f64, f64, f64);
+    let boxes = || async {
+        sqlx::query_as::<_, Boxes>(
+            "SELECT id, ST_XMin(bbox), ST_YMin(bbox), ST_XMax(bbox), ST_YMax(bbox),
+                    ST_XMin(core_bbox), ST_YMin(core_bbox), ST_XMax(core_bbox), ST_YMax(core_bbox)
+             FROM patrols ORDER BY id",
+        )
+        .fetch_all(pool)
+        .await
+        .unwrap()
+    };
+    let written = boxes().await;
+    assert_eq!(written.len(), 3);
+    sqlx::query("UPDATE patrols SET bbox = NULL, core_bbox = NULL")
+        .execute(pool)
+        .await
+        .unwrap();
+    let migration = include_str!("../../../migrations/0005_near_copy_boxes.sql");
+    let start = migration.find("WITH points AS").unwrap();
+    let end = migration.find("CREATE INDEX").unwrap();
+    sqlx::raw_sql(&migration[start..end])
+        .execute(pool)
+        .await
+        .unwrap();
+    assert_eq!(boxes().await, written);
+}
