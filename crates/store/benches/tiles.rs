@@ -55,7 +55,10 @@ async fn scenario(pool: &sqlx::PgPool) -> (i64, IsoWeek) {
         .await
         .expect("admin");
     let now = Utc::now();
-    let week = IsoWeek::current(now).expect("week").prev().expect("last week");
+    let week = IsoWeek::current(now)
+        .expect("week")
+        .prev()
+        .expect("last week");
     let reach = store::demo::reach_line(1);
     let there_and_back: Vec<[f64; 2]> = reach.iter().chain(reach.iter().rev()).copied().collect();
     for k in 0..PATROLS {

@@ -56,6 +56,14 @@ impl TileId {
     pub fn pixel_deg(self) -> f64 {
         360.0 / 256.0 / f64::from(1u32 << self.z.min(31))
     }
+
+    /// How far a drawn track may stray from the recorded one: a pixel, but
+    /// never less than phone GPS noise (about 5 m, 0.00005°). Below that,
+    /// simplifying keeps every jitter of a 1 Hz track and a street-level
+    /// tile of a busy reach grows past 200 kB without showing anything more.
+    pub fn track_tolerance_deg(self) -> f64 {
+        self.pixel_deg().max(0.00005)
+    }
 }
 
 /// What of the town the caller may see on the map.
@@ -181,8 +189,8 @@ pub async fn version(pool: &PgPool, town_id: Option<i64>, week: IsoWeek) -> crat
 /// The tile query. Candidates are found with `&&` against the tile envelope
 /// transformed to 4326, so the GiST indexes on the stored (4326) geometries
 /// are used; only the rows found are transformed to 3857 for encoding.
-/// Tracks are simplified to about a pixel and tracks shorter than a pixel
-/// are dropped: at z12 a 1 Hz hour-long walk becomes a few dozen vertices.
+/// Tracks are simplified to about a pixel (at least GPS noise, see
+/// [`TileId::track_tolerance_deg`]) and tracks shorter than a pixel are dropped: at z12 a 1 Hz hour-long walk becomes a few dozen vertices.
 const TILE_SQL: &str = "
 WITH env AS (
   SELECT ST_TileEnvelope($1::int, $2::int, $3::int) AS e3857,
@@ -207,7 +215,7 @@ r AS (
 p AS (
   SELECT p.id, p.chief_id, COALESCE(p.override_valid, p.valid) AS valid, p.coverage,
          to_char(p.started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS started_at,
-         ST_AsMVTGeom(ST_Transform(ST_Simplify(p.track_simplified, $12), 3857), env.e3857, 4096, 64, true) AS geom
+         ST_AsMVTGeom(ST_Transform(ST_Simplify(ST_ClipByBox2D(p.track_simplified, ST_Expand(env.e4326, $12 * 8)), $15), 3857), env.e3857, 4096, 64, true) AS geom
   FROM patrols p CROSS JOIN env
   WHERE p.track_simplified && env.e4326 AND p.week_start = $5
     AND ($4::bigint IS NULL OR p.town_id = $4)
@@ -263,6 +271,7 @@ pub async fn tile(
         .bind(tile.pixel_deg())
         .bind(week.start_utc())
         .bind(week.end_utc())
+        .bind(tile.track_tolerance_deg())
         .fetch_one(&mut *tx)
         .await?;
     tx.commit().await?;
