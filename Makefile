@@ -23,7 +23,7 @@ help:
 	@echo "make fmt           format the code"
 	@echo "make bench         criterion benches and the upload load test (tests/load/run)"
 	@echo "make loadtest      mixed load: 32 clients for 60 s on the release server (tests/load/mixed)"
-	@echo "make fuzz          fuzz each track reader for FUZZ_SECONDS (default 600) s; needs nightly and cargo-fuzz"
+	@echo "make fuzz          fuzz each track reader and the import document for FUZZ_SECONDS (default 600) s; needs nightly and cargo-fuzz"
 	@echo "make deps          install system and npm dependencies (.ci/install-deps.sh)"
 	@echo "make test-db-stop  stop the shared test PostgreSQL in $(TEST_PG_DIR)"
 	@echo "make clean-data    stop and delete the embedded database in $(DATA_DIR)"
@@ -84,7 +84,7 @@ loadtest:
 # in crates/domain/fuzz/artifacts/; neither is committed. A crash stops the
 # run with libFuzzer's reproduction command.
 FUZZ_SECONDS ?= 600
-FUZZ_TARGETS ?= read_gpx read_kml read_geojson read_any
+FUZZ_TARGETS ?= read_gpx read_kml read_geojson read_any import_town
 fuzz:
 	@command -v cargo-fuzz >/dev/null || { echo "cargo-fuzz is missing: cargo install cargo-fuzz"; exit 1; }
 	crates/domain/fuzz/seed.sh

@@ -10,7 +10,9 @@ repo=$(cd "$here/../../.." && pwd)
 sources=("$repo/tests/data/fixtures")
 [ -d "$repo/../shared/fixtures" ] && sources+=("$(cd "$repo/../shared/fixtures" && pwd)")
 
-mkdir -p "$here"/corpus/{read_gpx,read_kml,read_geojson,read_any}
+mkdir -p "$here"/corpus/{read_gpx,read_kml,read_geojson,read_any,import_town}
+# The import document: the example of DESIGN.md (seeds/town.json).
+cp "$here/seeds/town.json" "$here/corpus/import_town/design-example.json"
 seed() { # target selector file
     local name
     name=$(sha1sum "$3" | cut -c1-16)
