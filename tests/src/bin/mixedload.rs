@@ -197,6 +197,8 @@ async fn seed_issues(http: &reqwest::Client, base: &str, tokens: &[(usize, Strin
 struct Tally {
     latencies: Vec<Duration>,
     failures: Vec<String>,
+    /// An uploader used up its tracks before the end (its rate is then low).
+    ran_out: bool,
 }
 
 struct Client {
@@ -259,7 +261,10 @@ async fn run_client(
         let (path, body) = request(&client, i, &shared);
         i += 1;
         let request = match (client.kind, body) {
-            (Kind::Upload, None) => break, // out of generated tracks
+            (Kind::Upload, None) => {
+                tally.ran_out = true;
+                break;
+            }
             (Kind::Upload, Some(body)) => http
                 .post(format!("{base}{path}"))
                 .header("content-type", "application/gpx+xml")
@@ -321,9 +326,10 @@ async fn main() {
     let quarter = Quarter::current(now).expect("this quarter").to_string();
     let tiles = river_tiles();
 
-    // Before the clock: logins, tracks (enough for 3 uploads/s per chief), issues.
+    // Before the clock: logins, tracks (enough for 8 uploads/s per chief,
+    // twice what 2 cores give one chief alone), issues.
     let prepared = Instant::now();
-    let per_uploader = (args.seconds as usize * 3).max(10);
+    let per_uploader = (args.seconds as usize * 8).max(10);
     let base_time = now - Span::days(60);
     let mut clients = vec![];
     let mut chief_tokens = vec![];
@@ -379,6 +385,7 @@ async fn main() {
         let entry = tallies.entry(kind).or_default();
         entry.latencies.extend(tally.latencies);
         entry.failures.extend(tally.failures);
+        entry.ran_out |= tally.ran_out;
     }
     let elapsed = started.elapsed();
 
@@ -392,6 +399,9 @@ async fn main() {
         all.failures.extend(tally.failures.iter().cloned());
     }
     print_row("**all**", args.clients, &mut all, elapsed);
+    if tallies.values().any(|t| t.ran_out) {
+        println!("    warning: an uploader used up its {per_uploader} tracks before the end");
+    }
     for f in all.failures.iter().take(10) {
         println!("    error: {f}");
     }
