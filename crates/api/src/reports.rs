@@ -230,21 +230,6 @@ fn year_headers(report: &YearlyReport, first: &[&str]) -> Vec<String> {
     h
 }
 
-fn quarter_rates(
-    report: &YearlyReport,
-    quarters: &std::collections::BTreeMap<Quarter, Figures>,
-) -> Vec<String> {
-    report
-        .quarters
-        .iter()
-        .map(|q| {
-            quarters
-                .get(q)
-                .map_or_else(|| "—".to_owned(), |f| rate_text(f.rate))
-        })
-        .collect()
-}
-
 fn year_chief_cells(report: &YearlyReport, c: &YearChiefRow) -> Vec<String> {
     let mut row = vec![
         c.name.clone(),
@@ -252,7 +237,7 @@ fn year_chief_cells(report: &YearlyReport, c: &YearChiefRow) -> Vec<String> {
         c.village.clone().unwrap_or_default(),
         c.branch.clone().unwrap_or_default(),
     ];
-    row.extend(quarter_rates(report, &c.quarters));
+    row.extend(report.quarter_rates(&c.quarters));
     row.extend(figure_cells(&c.figures));
     row.push(format!("{:.2}", c.score.total));
     row.push(c.rank.to_string());
@@ -306,7 +291,7 @@ pub fn year_to_xlsx(report: &YearlyReport) -> Result<Vec<u8>, rust_xlsxwriter::X
             b.village.clone().unwrap_or_default(),
             b.chiefs.to_string(),
         ];
-        row.extend(quarter_rates(report, &b.quarters));
+        row.extend(report.quarter_rates(&b.quarters));
         row.extend(figure_cells(&b.figures));
         row.push(format!("{:.2}", b.score.total));
         row.push(b.rank.to_string());

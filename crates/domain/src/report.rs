@@ -402,6 +402,21 @@ pub struct YearlyReport {
     pub branches: Vec<YearBranchRow>,
 }
 
+impl YearlyReport {
+    /// The rates of `by_quarter` (a chief's, a branch's or the town's), one
+    /// per quarter of the year as displayed ("—" for a quarter not listed).
+    pub fn quarter_rates(&self, by_quarter: &BTreeMap<Quarter, Figures>) -> Vec<String> {
+        self.quarters
+            .iter()
+            .map(|q| {
+                by_quarter
+                    .get(q)
+                    .map_or_else(|| "—".to_owned(), |f| rate_text(f.rate))
+            })
+            .collect()
+    }
+}
+
 impl Figures {
     /// Adds everything, issues resolved included (quarters are disjoint).
     fn add_all(&mut self, o: &Figures) {

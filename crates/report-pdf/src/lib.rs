@@ -11,7 +11,6 @@
 use domain::report::{ChiefRow, Figures, QuarterlyReport, YearChiefRow, YearlyReport, rate_text};
 use domain::time::{IsoWeek, Quarter};
 use serde::Serialize;
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use typst::foundations::{Bytes, Dict, IntoValue};
 use typst::text::Font;
@@ -272,22 +271,10 @@ fn quarter_zh(q: Quarter) -> String {
     )
 }
 
-fn quarter_rates(report: &YearlyReport, by_quarter: &BTreeMap<Quarter, Figures>) -> Vec<String> {
-    report
-        .quarters
-        .iter()
-        .map(|q| {
-            by_quarter
-                .get(q)
-                .map_or_else(|| "—".to_owned(), |f| rate_text(f.rate))
-        })
-        .collect()
-}
-
 fn year_chief_cells(report: &YearlyReport, c: &YearChiefRow) -> Vec<String> {
     let f = &c.figures;
     let mut row = vec![c.name.clone(), level_zh(&c.level).to_owned()];
-    row.extend(quarter_rates(report, &c.quarters));
+    row.extend(report.quarter_rates(&c.quarters));
     row.extend([
         f.required.to_string(),
         f.compliant.to_string(),
