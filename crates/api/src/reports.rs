@@ -57,6 +57,42 @@ async fn town_for(ctx: &ApiContext, auth: &AuthUser, asked: Option<i64>) -> ApiR
     }
 }
 
+/// The asked format (default json), if it is one of ours.
+fn report_format(asked: Option<&str>) -> ApiResult<&str> {
+    let format = asked.unwrap_or("json");
+    if !matches!(format, "json" | "csv" | "xlsx" | "pdf") {
+        return Err(ApiError::BadRequest {
+            code: "invalid_format",
+            message: format!("format `{format}`: expected json, csv, xlsx or pdf"),
+        });
+    }
+    Ok(format)
+}
+
+fn internal(e: impl std::fmt::Display) -> ApiError {
+    ApiError::Internal(e.to_string())
+}
+
+/// A report file as a download: `name.format` with its content type.
+fn attachment(name: &str, format: &str, bytes: Vec<u8>) -> Response {
+    let content_type = match format {
+        "csv" => "text/csv; charset=utf-8",
+        "xlsx" => XLSX_TYPE,
+        _ => "application/pdf",
+    };
+    (
+        [
+            (header::CONTENT_TYPE, content_type.to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}.{format}\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
 /// The quarterly assessment per chief, per party branch and for the town.
 #[utoipa::path(get, path = "/api/v1/reports/quarterly", tag = "reports", params(ReportQuery),
     responses((status = 200, description = "JSON, CSV, XLSX or PDF"), (status = 400), (status = 401), (status = 403),
@@ -69,43 +105,17 @@ pub async fn quarterly(
 ) -> ApiResult<Response> {
     auth.require(&[Role::Admin, Role::Assessor])?;
     let quarter = parse_quarter(&q.quarter)?;
-    let format = q.format.as_deref().unwrap_or("json");
-    if !matches!(format, "json" | "csv" | "xlsx" | "pdf") {
-        return Err(ApiError::BadRequest {
-            code: "invalid_format",
-            message: format!("format `{format}`: expected json, csv, xlsx or pdf"),
-        });
-    }
+    let format = report_format(q.format.as_deref())?;
     let town_id = town_for(&ctx, &auth, q.town_id).await?;
     let report = store::reports::quarterly(&ctx.pool, town_id, quarter, Utc::now()).await?;
-    let file = |ext: &str| format!("attachment; filename=\"riverchief-{quarter}.{ext}\"");
-    match format {
-        "csv" => Ok((
-            [
-                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-                (header::CONTENT_DISPOSITION, file("csv")),
-            ],
-            to_csv(&report).map_err(|e| ApiError::Internal(e.to_string()))?,
-        )
-            .into_response()),
-        "xlsx" => Ok((
-            [
-                (header::CONTENT_TYPE, XLSX_TYPE.to_owned()),
-                (header::CONTENT_DISPOSITION, file("xlsx")),
-            ],
-            to_xlsx(&report).map_err(|e| ApiError::Internal(e.to_string()))?,
-        )
-            .into_response()),
-        "pdf" => Ok((
-            [
-                (header::CONTENT_TYPE, "application/pdf".to_owned()),
-                (header::CONTENT_DISPOSITION, file("pdf")),
-            ],
-            pdf(&ctx, Assessment::Quarter(report)).await?,
-        )
-            .into_response()),
-        _ => Ok(Json(report).into_response()),
-    }
+    let name = format!("riverchief-{quarter}");
+    let bytes = match format {
+        "csv" => to_csv(&report).map_err(internal)?,
+        "xlsx" => to_xlsx(&report).map_err(internal)?,
+        "pdf" => pdf(&ctx, Assessment::Quarter(report)).await?,
+        _ => return Ok(Json(report).into_response()),
+    };
+    Ok(attachment(&name, format, bytes))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -164,43 +174,17 @@ pub async fn yearly(
             code: "invalid_year",
             message: format!("year `{}`: expected a year such as 2026", q.year),
         })?;
-    let format = q.format.as_deref().unwrap_or("json");
-    if !matches!(format, "json" | "csv" | "xlsx" | "pdf") {
-        return Err(ApiError::BadRequest {
-            code: "invalid_format",
-            message: format!("format `{format}`: expected json, csv, xlsx or pdf"),
-        });
-    }
+    let format = report_format(q.format.as_deref())?;
     let town_id = town_for(&ctx, &auth, q.town_id).await?;
     let report = store::reports::yearly(&ctx.pool, town_id, year, Utc::now()).await?;
-    let file = |ext: &str| format!("attachment; filename=\"riverchief-{}.{ext}\"", year.get());
-    match format {
-        "csv" => Ok((
-            [
-                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-                (header::CONTENT_DISPOSITION, file("csv")),
-            ],
-            year_to_csv(&report).map_err(|e| ApiError::Internal(e.to_string()))?,
-        )
-            .into_response()),
-        "xlsx" => Ok((
-            [
-                (header::CONTENT_TYPE, XLSX_TYPE.to_owned()),
-                (header::CONTENT_DISPOSITION, file("xlsx")),
-            ],
-            year_to_xlsx(&report).map_err(|e| ApiError::Internal(e.to_string()))?,
-        )
-            .into_response()),
-        "pdf" => Ok((
-            [
-                (header::CONTENT_TYPE, "application/pdf".to_owned()),
-                (header::CONTENT_DISPOSITION, file("pdf")),
-            ],
-            pdf(&ctx, Assessment::Year(report)).await?,
-        )
-            .into_response()),
-        _ => Ok(Json(report).into_response()),
-    }
+    let name = format!("riverchief-{}", year.get());
+    let bytes = match format {
+        "csv" => year_to_csv(&report).map_err(internal)?,
+        "xlsx" => year_to_xlsx(&report).map_err(internal)?,
+        "pdf" => pdf(&ctx, Assessment::Year(report)).await?,
+        _ => return Ok(Json(report).into_response()),
+    };
+    Ok(attachment(&name, format, bytes))
 }
 
 /// Column headers of the year's chief sheet / CSV (the quarters' rates follow
