@@ -2,7 +2,6 @@
 //! port) over a fresh PostGIS database of its own, and a client for it.
 
 use serde_json::{Value, json};
-use std::net::SocketAddr;
 use store::testing::TestDb;
 
 pub mod issues;
@@ -32,19 +31,18 @@ impl TestServer {
             ..api::Config::default()
         };
         tweak(&mut config);
+        let header_read_timeout = config.header_read_timeout;
         let app = api::router(api::ApiContext::new(db.pool().clone(), config));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
-        let server = tokio::spawn(async move {
-            axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .await
-            .expect("serve");
-        });
+        let server = tokio::spawn(api::serve(
+            listener,
+            app,
+            header_read_timeout,
+            std::future::pending(),
+        ));
         Self {
             base: format!("http://{addr}"),
             client: reqwest::Client::new(),

@@ -29,6 +29,14 @@ pub struct Config {
     /// The CJK font of PDF reports; `None`: `$RIVERCHIEF_PDF_FONT`, else
     /// Debian's fonts-wqy-microhei.
     pub pdf_font: Option<PathBuf>,
+    /// A connection whose request headers have not all arrived after this
+    /// long is closed (slow-header attacks hold sockets otherwise).
+    pub header_read_timeout: Duration,
+    /// A request body that sends nothing for this long is dropped with a
+    /// 408. Per chunk, not per body: a slow rural link that keeps sending
+    /// finishes its 20 MiB upload, a phone that lost its signal frees the
+    /// connection.
+    pub body_idle_timeout: Duration,
 }
 
 impl Default for Config {
@@ -43,6 +51,8 @@ impl Default for Config {
             max_photos: 6,
             open311_posts_per_hour: 20,
             pdf_font: None,
+            header_read_timeout: Duration::from_secs(30),
+            body_idle_timeout: Duration::from_secs(60),
         }
     }
 }

@@ -44,6 +44,13 @@ pub enum ApiError {
     NotInstalled { code: &'static str, message: String },
     #[error("the request took too long; zoom in or try again shortly")]
     Timeout,
+    /// The client stopped sending the request body for longer than the
+    /// server waits (a phone that lost its signal): nothing was saved.
+    #[error(
+        "上传中断：长时间未收到数据，未保存任何内容，请重试。\
+         The upload stalled (no data for too long): nothing was saved; send it again."
+    )]
+    BodyStalled,
     /// The server could not write its own files or rows: a full disk
     /// (507) or storage it cannot write (503). Nothing was saved.
     #[error("{message}")]
@@ -138,12 +145,35 @@ impl ApiError {
             Self::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable"),
             Self::NotInstalled { code, .. } => (StatusCode::SERVICE_UNAVAILABLE, code),
             Self::Timeout => (StatusCode::SERVICE_UNAVAILABLE, "timeout"),
+            Self::BodyStalled => (StatusCode::REQUEST_TIMEOUT, "request_timeout"),
             Self::Storage { full: true, .. } => (StatusCode::INSUFFICIENT_STORAGE, "storage_full"),
             Self::Storage { full: false, .. } => {
                 (StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable")
             }
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
+    }
+}
+
+/// Why a request body could not be read: `status` and `error` from axum's
+/// rejection. A stall (the body idle timeout of [`crate::router`]) is a 408
+/// the phone can retry; too large a 413 with `too_large`; else a 400.
+pub fn body_read_failed(
+    status: StatusCode,
+    error: &(dyn std::error::Error + 'static),
+    too_large: &str,
+) -> ApiError {
+    let mut cause = Some(error);
+    while let Some(e) = cause {
+        if e.is::<tower_http::timeout::TimeoutError>() {
+            return ApiError::BodyStalled;
+        }
+        cause = e.source();
+    }
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::PayloadTooLarge(too_large.to_owned())
+    } else {
+        ApiError::bad_request(format!("the request body could not be read: {error}"))
     }
 }
 
@@ -288,9 +318,11 @@ impl From<JsonRejection> for ApiError {
                 code: "malformed_json",
                 message: e.body_text(),
             },
-            JsonRejection::BytesRejection(_) => {
-                Self::PayloadTooLarge("the request body is too large or was cut off".into())
-            }
+            JsonRejection::BytesRejection(r) => body_read_failed(
+                r.status(),
+                &r,
+                "the request body is larger than this endpoint accepts",
+            ),
             other => Self::bad_request(other.body_text()),
         }
     }
@@ -342,13 +374,11 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for Body {
             .await
             .map(Body)
             .map_err(|r| {
-                if r.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::PayloadTooLarge(
-                        "the request body is larger than this endpoint accepts".into(),
-                    )
-                } else {
-                    ApiError::bad_request(r.body_text())
-                }
+                body_read_failed(
+                    r.status(),
+                    &r,
+                    "the request body is larger than this endpoint accepts",
+                )
             })
     }
 }

@@ -411,13 +411,12 @@ async fn draft_from_json(ctx: &ApiContext, req: Request) -> ApiResult<Draft> {
 }
 
 fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
-    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::PayloadTooLarge("the upload is too large".into())
-    } else {
-        ApiError::BadRequest {
+    match crate::error::body_read_failed(e.status(), &e, "the upload is too large") {
+        ApiError::BadRequest { .. } => ApiError::BadRequest {
             code: "malformed_multipart",
             message: e.body_text(),
-        }
+        },
+        other => other,
     }
 }
 

@@ -18,6 +18,7 @@ pub mod photos;
 pub mod reports;
 pub mod roster;
 pub mod rules;
+pub mod serve;
 pub mod stats;
 pub mod tiles;
 mod web;
@@ -28,6 +29,7 @@ use axum::http::{HeaderName, HeaderValue, Request};
 use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -36,6 +38,7 @@ use utoipa_axum::routes;
 
 pub use context::{ApiContext, Config};
 pub use error::ApiError;
+pub use serve::serve;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -147,6 +150,7 @@ pub fn router(ctx: ApiContext) -> Router {
         // Uploads may be gzipped: a 1-hour GPX shrinks 7-8x on a rural link.
         // The body limit above applies to the decompressed bytes.
         .layer(RequestDecompressionLayer::new())
+        .layer(RequestBodyTimeoutLayer::new(ctx.config.body_idle_timeout))
         .layer(axum::middleware::from_fn_with_state(
             ctx.metrics.clone(),
             metrics::track,

@@ -39,8 +39,14 @@ impl RateLimiter {
     pub fn record(&self, key: &str) {
         let mut events = self.events.lock().expect("rate limiter lock");
         if events.len() > 100_000 {
-            // Bound memory under a flood of distinct keys: forget the oldest state.
-            events.clear();
+            // Bound memory under a flood of distinct keys: forget the keys
+            // whose window has passed, and everything only if that is not
+            // enough (a flood that large comes from many addresses anyway).
+            let now = Instant::now();
+            events.retain(|_, queue| queue.back().is_some_and(|t| now - *t <= self.window));
+            if events.len() > 100_000 {
+                events.clear();
+            }
         }
         events
             .entry(key.to_owned())

@@ -67,11 +67,11 @@ async fn read_multipart(mut multipart: Multipart) -> ApiResult<Upload> {
     let mut track = None;
     let mut notes = None;
     let too_large = |e: axum::extract::multipart::MultipartError| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::PayloadTooLarge("the track file is larger than the upload limit".into())
-        } else {
-            ApiError::bad_request(e.body_text())
-        }
+        crate::error::body_read_failed(
+            e.status(),
+            &e,
+            "the track file is larger than the upload limit",
+        )
     };
     while let Some(field) = multipart.next_field().await.map_err(too_large)? {
         match field.name() {

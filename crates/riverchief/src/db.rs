@@ -33,6 +33,14 @@ impl Database {
         Ok(Self { pool, url, cluster })
     }
 
+    /// A pool for serving requests: the same database, with the server's
+    /// statement timeout (`pool` has none, for the CLI's long jobs).
+    pub async fn server_pool(&self) -> anyhow::Result<store::PgPool> {
+        store::connect_with_statement_timeout(&self.url, store::SERVER_STATEMENT_TIMEOUT)
+            .await
+            .context("cannot connect to the database")
+    }
+
     /// The embedded cluster's PostgreSQL programs (None with DATABASE_URL).
     pub fn bin_dir(&self) -> Option<&Path> {
         self.cluster.as_ref().map(|c| c.bin_dir())

@@ -379,21 +379,17 @@ async fn serve(data_dir: &std::path::Path, listen: SocketAddr, demo: bool) -> an
         data_dir: data_dir.to_path_buf(),
         ..api::Config::default()
     };
-    let app = api::router(api::ApiContext::new(db.pool.clone(), config));
+    let header_read_timeout = config.header_read_timeout;
+    let server_pool = db.server_pool().await?;
+    let app = api::router(api::ApiContext::new(server_pool.clone(), config));
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     println!("riverchief is serving on http://{listen}/  (Ctrl-C to stop)");
-    let served = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .context("server error");
+    api::serve(listener, app, header_read_timeout, shutdown_signal()).await;
     tracing::info!("shutting down");
-    let closed = db.close().await;
-    served.and(closed)
+    server_pool.close().await;
+    db.close().await
 }
 
 async fn shutdown_signal() {

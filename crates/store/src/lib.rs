@@ -20,7 +20,10 @@ pub mod testing;
 pub mod tiles;
 
 pub use error::StoreError;
-pub use pool::{ACQUIRE_TIMEOUT, MAX_CONNECTIONS, connect, migrate};
+pub use pool::{
+    ACQUIRE_TIMEOUT, MAX_CONNECTIONS, SERVER_STATEMENT_TIMEOUT, connect,
+    connect_with_statement_timeout, migrate,
+};
 pub use sqlx::PgPool;
 
 /// The schema, embedded from `migrations/` at the workspace root.

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use sqlx::PgPool;
-use sqlx::postgres::PgPoolOptions;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 use crate::MIGRATOR;
 
@@ -22,6 +22,30 @@ pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 /// goes in `?host=/path`). Connects once before returning, so a wrong URL
 /// or a database that is down fails here, not at the first request.
 pub async fn connect(url: &str) -> Result<PgPool, sqlx::Error> {
+    options().connect(url).await
+}
+
+/// How long one statement of the server may run. The slowest a request
+/// should need is a town's year report (well under a second); a statement
+/// past this is a bug or an attack, and its answer is a 503 `timeout`
+/// instead of a connection held for minutes. (Tiles set 2 s themselves.)
+pub const SERVER_STATEMENT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// [`connect`] for serving requests: every statement is cancelled by
+/// PostgreSQL after `statement_timeout`. The CLI's long jobs (demo season,
+/// restore, benches) use [`connect`], without a limit.
+pub async fn connect_with_statement_timeout(
+    url: &str,
+    statement_timeout: Duration,
+) -> Result<PgPool, sqlx::Error> {
+    let millis = statement_timeout.as_millis().to_string();
+    let connect_options = url
+        .parse::<PgConnectOptions>()?
+        .options([("statement_timeout", millis.as_str())]);
+    options().connect_with(connect_options).await
+}
+
+fn options() -> PgPoolOptions {
     PgPoolOptions::new()
         .max_connections(MAX_CONNECTIONS)
         .min_connections(0)
@@ -29,12 +53,41 @@ pub async fn connect(url: &str) -> Result<PgPool, sqlx::Error> {
         // Recycle idle connections so a long-running server gives memory
         // back to PostgreSQL after a burst.
         .idle_timeout(Duration::from_secs(600))
-        .connect(url)
-        .await
 }
 
 /// Applies the migrations of `migrations/` that this database has not seen
 /// yet. Safe to run concurrently: sqlx serialises runs with an advisory lock.
 pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
     MIGRATOR.run(pool).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::StoreError;
+
+    #[tokio::test]
+    async fn a_statement_past_the_server_timeout_is_cancelled_as_a_timeout() {
+        let db = crate::testing::fresh_database().await;
+        let pool = connect_with_statement_timeout(db.url(), Duration::from_millis(200))
+            .await
+            .unwrap();
+        let started = std::time::Instant::now();
+        let slow = sqlx::query("SELECT pg_sleep(5)").execute(&pool).await;
+        assert!(matches!(
+            slow.map_err(StoreError::from),
+            Err(StoreError::Timeout)
+        ));
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "cancelled, not waited out"
+        );
+        let quick: i32 = sqlx::query_scalar("SELECT 1")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(quick, 1, "the connection is usable after the cancel");
+        pool.close().await;
+        db.close().await;
+    }
 }

@@ -9,6 +9,7 @@ mod compliance;
 mod demo;
 mod faults;
 mod foundation;
+mod hardening;
 mod issues;
 mod open311;
 mod patrols;
