@@ -5,6 +5,8 @@
 # $target (the cargo target directory). DATABASE_URL is ignored on purpose.
 #
 # Usage: start_server GENERATOR_BIN
+# RIVERCHIEF_BIN=/path/to/riverchief runs that server instead of building
+# one (e.g. the binary of an earlier commit, for a side-by-side baseline).
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$repo"
@@ -28,14 +30,21 @@ stop_server() {
 trap stop_server EXIT
 
 start_server() {
-    echo "load test: building the release server and $1"
-    "$cargo" build --release --quiet -p riverchief --bin riverchief -p e2e --bin "$1"
+    local server_bin=${RIVERCHIEF_BIN:-}
+    if [ -n "$server_bin" ]; then
+        echo "load test: building $1; the server is $server_bin"
+        "$cargo" build --release --quiet -p e2e --bin "$1"
+    else
+        echo "load test: building the release server and $1"
+        "$cargo" build --release --quiet -p riverchief --bin riverchief -p e2e --bin "$1"
+        server_bin=$target/release/riverchief
+    fi
     local port
     port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     base="http://127.0.0.1:$port"
     echo "load test: starting riverchief on $base (data in $work)"
     env -u DATABASE_URL RIVERCHIEF_DATA_DIR="$work/data" RUST_LOG=warn \
-        "$target/release/riverchief" serve --demo --listen "127.0.0.1:$port" \
+        "$server_bin" serve --demo --listen "127.0.0.1:$port" \
         >"$work/server.log" 2>&1 &
     server_pid=$!
     for _ in $(seq 1 600); do

@@ -670,7 +670,7 @@ fn lerp(a: [f64; 2], b: [f64; 2], t: f64) -> [f64; 2] {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::track::TrackPoint;
     use chrono::{DateTime, Duration, TimeZone, Utc};
@@ -681,7 +681,8 @@ mod tests {
         Utc.with_ymd_and_hms(2026, 7, 6, 1, 0, 0).unwrap()
     }
 
-    fn track_of(positions: &[(f64, f64)]) -> Track {
+    /// A track through `positions`, one a second from 2026-07-06 09:00 CST.
+    pub(crate) fn track_of(positions: &[(f64, f64)]) -> Track {
         Track {
             points: positions
                 .iter()

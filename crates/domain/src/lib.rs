@@ -9,6 +9,7 @@ pub mod import;
 pub mod issues;
 pub mod metrics;
 pub mod open311;
+pub mod packed_positions;
 pub mod patrol;
 pub mod read;
 pub mod report;

@@ -205,7 +205,17 @@ pub struct NearCopyIndex {
     /// `None` when the track has fewer than [`NEAR_COPY_MIN_POINTS`]
     /// distinct positions: it is nobody's near copy.
     grid: Option<PositionGrid>,
+    /// The most indexed positions one point of another track can be near:
+    /// all of them lie within twice the radius of each other, so at most
+    /// the largest number of indexed positions within twice the radius of
+    /// one of them. Bounds how far the comparison can still get, to stop
+    /// it as soon as neither direction can reach its share.
+    most_near_one_point: usize,
 }
+
+/// How many positions of the other track are compared between two checks
+/// of whether the verdict is already known.
+const NEAR_COPY_CHECK_EVERY: usize = 64;
 
 impl NearCopyIndex {
     pub fn new(track: &Track) -> Self {
@@ -215,7 +225,21 @@ impl NearCopyIndex {
         } else {
             PositionGrid::new(&positions, NEAR_COPY_RADIUS_M)
         };
-        Self { grid }
+        let most_near_one_point = grid.as_ref().map_or(0, |grid| {
+            (0..grid.len())
+                .map(|i| {
+                    let [x, y] = grid.xy[i];
+                    let mut n = 0;
+                    grid.for_each_within_xy(x, y, 2.0 * NEAR_COPY_RADIUS_M + 1e-6, |_| n += 1);
+                    n
+                })
+                .max()
+                .unwrap_or(0)
+        });
+        Self {
+            grid,
+            most_near_one_point,
+        }
     }
 
     /// [`is_near_copy`] of the indexed track and `other`. Both directions
@@ -225,28 +249,38 @@ impl NearCopyIndex {
     /// indexed track (the pairwise test projects on a plane around either
     /// track; the two differ by micrometres over a few kilometres).
     pub fn is_near_copy_of(&self, other: &Track) -> bool {
-        self.is_near_copy_of_positions(other.points.iter().map(|p| (p.lon, p.lat)))
+        let positions: Vec<(f64, f64)> = other.points.iter().map(|p| (p.lon, p.lat)).collect();
+        self.is_near_copy_of_positions(&positions)
     }
 
     /// [`is_near_copy_of`](Self::is_near_copy_of) for positions
-    /// `(lon, lat)` in track order.
-    pub fn is_near_copy_of_positions(
-        &self,
-        positions: impl IntoIterator<Item = (f64, f64)>,
-    ) -> bool {
+    /// `(lon, lat)` in track order. Stops early once neither share can be
+    /// reached: against an independent walk of the same path, usually
+    /// after a fraction of its points.
+    pub fn is_near_copy_of_positions(&self, positions: &[(f64, f64)]) -> bool {
         let Some(grid) = &self.grid else {
             return false;
         };
         let own = grid.len();
         let mut marked = vec![false; own];
-        let (mut own_near, mut other_len, mut other_near) = (0usize, 0usize, 0usize);
+        let (mut own_near, mut other_near, mut other_far) = (0usize, 0usize, 0usize);
         let mut last = None;
-        for position in positions {
+        for (k, &position) in positions.iter().enumerate() {
+            if k % NEAR_COPY_CHECK_EVERY == 0 {
+                let left = positions.len() - k;
+                let own_can = share_reached(
+                    own.min(own_near.saturating_add(left.saturating_mul(self.most_near_one_point))),
+                    own,
+                );
+                let other_can = share_reached(other_near + left, other_near + left + other_far);
+                if !own_can && !other_can {
+                    return false;
+                }
+            }
             if last == Some(position) {
                 continue;
             }
             last = Some(position);
-            other_len += 1;
             let mut hit = false;
             grid.for_each_near(position.0, position.1, |i| {
                 hit = true;
@@ -255,8 +289,13 @@ impl NearCopyIndex {
                     own_near += 1;
                 }
             });
-            other_near += usize::from(hit);
+            if hit {
+                other_near += 1;
+            } else {
+                other_far += 1;
+            }
         }
+        let other_len = other_near + other_far;
         other_len >= NEAR_COPY_MIN_POINTS
             && (share_reached(own_near, own) || share_reached(other_near, other_len))
     }
@@ -433,11 +472,17 @@ impl PositionGrid {
 
     /// Calls `near(i)` for each indexed position `i` (an index into the
     /// sorted positions, `0..len`) within the radius of `(lon, lat)`.
-    fn for_each_near(&self, lon: f64, lat: f64, mut near: impl FnMut(usize)) {
+    fn for_each_near(&self, lon: f64, lat: f64, near: impl FnMut(usize)) {
         let [x, y] = self.plane.project(lon, lat);
-        let r2 = self.radius_m * self.radius_m;
+        self.for_each_within_xy(x, y, self.radius_m, near);
+    }
+
+    /// Calls `near(i)` for each indexed position within `radius_m` (at most
+    /// the cell size) of the projected point `[x, y]`.
+    fn for_each_within_xy(&self, x: f64, y: f64, radius_m: f64, mut near: impl FnMut(usize)) {
+        let r2 = radius_m * radius_m;
         // The cells the disc touches, with a hair of slack for rounding.
-        let reach = self.radius_m / self.cell_m + 1e-9;
+        let reach = radius_m / self.cell_m + 1e-9;
         let (gx, gy) = (x / self.cell_m, y / self.cell_m);
         for cx in floor_i64(gx - reach)..=floor_i64(gx + reach) {
             for cy in floor_i64(gy - reach)..=floor_i64(gy + reach) {
@@ -521,7 +566,7 @@ pub fn looks_synthetic(track: &Track) -> bool {
                 plane.project(w[0].lon, w[0].lat),
                 plane.project(w[1].lon, w[1].lat),
             );
-            (dt_s > 0.0).then(|| (b[0] - a[0]).hypot(b[1] - a[1]) / dt_s)
+            (dt_s > 0.0).then(|| ((b[0] - a[0]).powi(2) + (b[1] - a[1]).powi(2)).sqrt() / dt_s)
         })
         .collect();
     if speeds.len() < SYNTHETIC_MIN_STEPS {
@@ -695,19 +740,11 @@ mod tests {
     fn fingerprint_is_pinned() {
         // The store indexes fingerprints: changing the algorithm must come
         // with a new version prefix, and this test would say so.
-        let track = Track {
-            points: [(103.1, 25.3), (103.1001, 25.3001), (103.1002, 25.3001)]
-                .iter()
-                .enumerate()
-                .map(|(i, &(lon, lat))| TrackPoint {
-                    lon,
-                    lat,
-                    ele: None,
-                    time: t0() + Duration::seconds(i as i64),
-                })
-                .collect(),
-            ..Track::default()
-        };
+        let track = crate::coverage::tests::track_of(&[
+            (103.1, 25.3),
+            (103.1001, 25.3001),
+            (103.1002, 25.3001),
+        ]);
         insta::assert_snapshot!(shape_fingerprint(&track), @"v1:4cdf64de6779fa8dd0037717e392080b0dab14f171b4f3c89fcff72ee414bf2f");
     }
 
@@ -770,6 +807,42 @@ mod tests {
         replays(&a, &b) || replays(&b, &a)
     }
 
+    fn joined(parts: &[&Track]) -> Track {
+        Track {
+            points: parts
+                .iter()
+                .flat_map(|t| t.points.iter().copied())
+                .collect(),
+            ..Track::default()
+        }
+    }
+
+    fn part_of(track: &Track, from: usize, to: usize) -> Track {
+        Track {
+            points: track.points[from..to].to_vec(),
+            ..Track::default()
+        }
+    }
+
+    /// `n` fixes jittering within 0.3 m of the track's first point.
+    fn stood_still(track: &Track, n: usize) -> Track {
+        let first = track.points[0];
+        Track {
+            points: (0..n)
+                .map(|i| {
+                    let angle = i as f64 * 2.4;
+                    let r = 2.7e-6 * (i % 7) as f64 / 7.0;
+                    TrackPoint {
+                        lon: first.lon + r * angle.cos(),
+                        lat: first.lat + r * angle.sin(),
+                        ..first
+                    }
+                })
+                .collect(),
+            ..Track::default()
+        }
+    }
+
     #[test]
     fn the_index_agrees_with_the_definition_and_the_boxes_never_hide_a_copy() {
         let walk = recorded_walk(11, 600);
@@ -807,6 +880,29 @@ mod tests {
             ("all 0.3 m north", moved(1, 0.0, 2.7e-6)),
             ("all 0.7 m north", moved(1, 0.0, 6.3e-6)),
             ("other phone", recorded_walk(12, 600)),
+            // The comparison may stop early: copies whose repeated points
+            // come late, or around a phone that stood still (many of its
+            // positions near one point), must still be found.
+            (
+                "other phone, then the walk",
+                joined(&[&recorded_walk(12, 600), &walk]),
+            ),
+            (
+                "the walk, then other phone",
+                joined(&[&walk, &recorded_walk(12, 600)]),
+            ),
+            (
+                "a third of other phone, then the walk",
+                joined(&[&part_of(&recorded_walk(12, 600), 0, 200), &walk]),
+            ),
+            (
+                "stood still, then the walk",
+                joined(&[&stood_still(&walk, 300), &walk]),
+            ),
+            (
+                "stood still, then other phone",
+                joined(&[&stood_still(&walk, 300), &recorded_walk(12, 600)]),
+            ),
             ("1 km east", moved(1, 1e-2, 0.0)),
             ("tiny", part(0, 8)),
         ];

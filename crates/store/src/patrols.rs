@@ -104,6 +104,8 @@ pub struct DuplicateProbe {
     /// `None` for a track without points.
     pub boxes: Option<NearCopyBoxes>,
     pub index: NearCopyIndex,
+    /// The track's positions as later uploads compare with them.
+    pub packed_positions: Vec<u8>,
 }
 
 impl DuplicateProbe {
@@ -113,6 +115,7 @@ impl DuplicateProbe {
             point_count: track.points.len(),
             boxes: NearCopyBoxes::of(track),
             index: NearCopyIndex::new(track),
+            packed_positions: domain::packed_positions::pack(track),
         }
     }
 }
@@ -157,8 +160,11 @@ pub async fn find_duplicate(
     };
     let (dlon, dlat) = bbox.margin_deg();
     let n = probe.point_count as i32;
-    let candidates: Vec<(i64, Vec<u8>)> = sqlx::query_as(
-        "SELECT id, ST_AsBinary(track) FROM patrols
+    // Rows from before migration 0008 have no packed positions: their track.
+    type Candidate = (i64, Option<Vec<u8>>, Option<Vec<u8>>);
+    let candidates: Vec<Candidate> = sqlx::query_as(
+        "SELECT id, positions, CASE WHEN positions IS NULL THEN ST_AsBinary(track) END
+         FROM patrols
          WHERE bbox && ST_MakeEnvelope($1 - $9, $2 - $10, $3 + $9, $4 + $10, 4326)
            AND core_bbox IS NOT NULL
            AND point_count BETWEEN $11 * 0.8 AND $11 * 1.25
@@ -190,12 +196,17 @@ pub async fn find_duplicate(
         return Ok(None);
     }
     blocking(move || {
-        Ok(candidates.into_iter().find_map(|(id, wkb)| {
-            let positions = track_m_positions(&wkb)?;
-            probe
-                .index
-                .is_near_copy_of_positions(positions)
-                .then_some(id)
+        Ok(candidates.into_iter().find_map(|(id, packed, wkb)| {
+            let near = match (packed, wkb) {
+                (Some(packed), _) => probe
+                    .index
+                    .is_near_copy_of_positions(&domain::packed_positions::unpack(&packed)?),
+                (None, Some(wkb)) => probe
+                    .index
+                    .is_near_copy_of_positions(&track_m_positions(&wkb)?.collect::<Vec<_>>()),
+                (None, None) => false,
+            };
+            near.then_some(id)
         }))
     })
     .await
@@ -309,6 +320,8 @@ pub struct NewPatrol<'a> {
     pub fingerprint: &'a str,
     /// The boxes the duplicate check finds this patrol by.
     pub boxes: Option<&'a NearCopyBoxes>,
+    /// What the duplicate check of later uploads compares with.
+    pub packed_positions: &'a [u8],
     pub duplicate_of: Option<i64>,
     pub assessment: &'a Assessment,
 }
@@ -326,11 +339,12 @@ pub async fn insert(pool: &PgPool, new: NewPatrol<'_>) -> crate::Result<(i64, bo
              original_content_type, coords, notes, started_at, ended_at, week_start,
              track, track_simplified, point_count, length_m, duration_s, moving_time_s, max_speed_kmh,
              fast_share, coverage, valid, reasons, flags, shape_fingerprint, metrics, duplicate_of,
-             bbox, core_bbox)
+             bbox, core_bbox, positions)
          SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
              g.track, ST_GeomFromWKB($35, 4326),
              $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26,
-             ST_MakeEnvelope($27, $28, $29, $30, 4326), ST_MakeEnvelope($31, $32, $33, $34, 4326)
+             ST_MakeEnvelope($27, $28, $29, $30, 4326), ST_MakeEnvelope($31, $32, $33, $34, 4326),
+             $36
          FROM g
          ON CONFLICT DO NOTHING RETURNING id",
     )
@@ -371,6 +385,7 @@ pub async fn insert(pool: &PgPool, new: NewPatrol<'_>) -> crate::Result<(i64, bo
     }
     let id: Option<i64> = query
         .bind(encode_simplified(new.track))
+        .bind(new.packed_positions)
         .fetch_optional(&mut *tx)
         .await?;
     let Some(id) = id else {
@@ -733,6 +748,7 @@ pub async fn ingest(pool: &PgPool, upload: Ingest<'_>) -> Result<(i64, bool), In
             week_start: week.monday(),
             fingerprint: &probe.fingerprint,
             boxes: probe.boxes.as_ref(),
+            packed_positions: &probe.packed_positions,
             duplicate_of,
             assessment: &assessment,
         },

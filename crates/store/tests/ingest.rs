@@ -153,6 +153,20 @@ async fn concurrent_uploads_of_one_chief_week_are_both_counted() {
     assert_eq!(valid_count(pool, hz003.0, monday).await, 4);
 }
 
+/// `points` a week later as GPX, every 25th point 5 m off: a replay that
+/// is not an exact fingerprint match.
+fn replay_a_week_later(points: &[(f64, f64, DateTime<Utc>)]) -> String {
+    let shifted: Vec<_> = points
+        .iter()
+        .enumerate()
+        .map(|(i, &(lon, lat, t))| {
+            let lat = if i % 25 == 0 { lat + 4.5e-5 } else { lat };
+            (lon, lat, t + Duration::days(7))
+        })
+        .collect();
+    synth::gpx(&shifted)
+}
+
 /// A chief who walked the same reach more than 20 times replays a recent
 /// walk (times shifted, a few points moved, so not an exact fingerprint
 /// match): the duplicate check compares it with that walk, not only with
@@ -178,15 +192,7 @@ async fn a_replay_is_caught_among_more_than_twenty_walks_of_the_reach() {
     }
     // The most recent walk, a week later, with every 25th point 5 m off.
     let (original, points) = walks.last().unwrap();
-    let replay: Vec<_> = points
-        .iter()
-        .enumerate()
-        .map(|(i, &(lon, lat, t))| {
-            let lat = if i % 25 == 0 { lat + 4.5e-5 } else { lat };
-            (lon, lat, t + Duration::days(7))
-        })
-        .collect();
-    let (copy, created) = ingest(pool, upload(hz002, &synth::gpx(&replay), None))
+    let (copy, created) = ingest(pool, upload(hz002, &replay_a_week_later(points), None))
         .await
         .unwrap();
     assert!(created);
@@ -197,6 +203,51 @@ async fn a_replay_is_caught_among_more_than_twenty_walks_of_the_reach() {
         "{:?}",
         copy.reasons
     );
+}
+
+/// Every upload stores its packed positions, a fraction of its track's
+/// size, and the duplicate check compares with those; a patrol stored
+/// before migration 0008 (no packed positions) is compared through its
+/// track, so its replays are still caught.
+#[tokio::test]
+async fn replays_are_caught_with_packed_positions_and_without() {
+    let db = fresh_database().await;
+    let pool = db.pool();
+    store::demo::load_town(pool).await.unwrap();
+    let hz004 = chief(pool, "HZ004").await;
+    let line = store::demo::reach_line(4);
+    for (seed, before_0008) in [(300u64, false), (301, true)] {
+        let at = start() - Duration::days(30) + Duration::hours(seed as i64);
+        let points = synth::record(&line, at, &Gait::WALK, &mut Rng::new(seed));
+        let (original, _) = ingest(pool, upload(hz004, &synth::gpx(&points), None))
+            .await
+            .unwrap();
+        let (packed, track): (i32, i32) = sqlx::query_as(
+            "SELECT octet_length(positions), octet_length(ST_AsBinary(track))
+             FROM patrols WHERE id = $1",
+        )
+        .bind(original)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+        assert!(packed * 4 < track, "packed {packed} bytes, track {track}");
+        if before_0008 {
+            sqlx::query("UPDATE patrols SET positions = NULL WHERE id = $1")
+                .bind(original)
+                .execute(pool)
+                .await
+                .unwrap();
+        }
+        let (copy, _) = ingest(pool, upload(hz004, &replay_a_week_later(&points), None))
+            .await
+            .unwrap();
+        let copy = store::patrols::detail(pool, copy).await.unwrap();
+        assert_eq!(
+            copy.duplicate_of,
+            Some(original),
+            "before 0008: {before_0008}"
+        );
+    }
 }
 
 /// Migration 0005 fills `bbox` and `core_bbox` of the patrols stored before
