@@ -25,6 +25,8 @@ stop_server() {
         done
         kill -KILL "$server_pid" 2>/dev/null || true
     fi
+    # Also the cluster's relocated copy, when root's cluster had to move.
+    "$repo/.ci/embedded-pg.sh" clean "$work/data" >/dev/null 2>&1 || true
     rm -rf "$work"
 }
 trap stop_server EXIT

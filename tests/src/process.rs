@@ -30,6 +30,55 @@ pub fn binary() -> PathBuf {
         .clone()
 }
 
+/// A temporary directory for the binary's data directories (itself or its
+/// subdirectories). Dropped, it stops each embedded cluster still running
+/// there and deletes it with its relocated copy
+/// (`/var/lib/riverchief/<hash>`, where a cluster made by root goes when
+/// `postgres` cannot enter `/tmp/…`): a plain tempdir leaves those behind,
+/// a few hundred MB per test.
+pub struct ScratchDir(Option<tempfile::TempDir>);
+
+impl ScratchDir {
+    pub fn new() -> Self {
+        Self(Some(tempfile::tempdir().expect("temp dir")))
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        self.0.as_ref().expect("scratch dir").path()
+    }
+}
+
+impl Default for ScratchDir {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let Some(dir) = self.0.take() else { return };
+        let children = std::fs::read_dir(dir.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|entry| entry.path());
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../.ci/embedded-pg.sh");
+        for data_dir in std::iter::once(dir.path().to_path_buf()).chain(children) {
+            if !data_dir.join("pg-location").exists() && !data_dir.join("pg").exists() {
+                continue;
+            }
+            let cleaned = Command::new("bash")
+                .args([script, "clean"])
+                .arg(&data_dir)
+                .stdout(Stdio::null())
+                .status();
+            if !cleaned.as_ref().is_ok_and(|s| s.success()) {
+                eprintln!("could not clean {}: {cleaned:?}", data_dir.display());
+            }
+        }
+    }
+}
+
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

@@ -85,6 +85,9 @@ export async function startServer() {
         await exited;
         clearTimeout(timer);
       }
+      // Deletes the data directory and, when root's cluster had to move
+      // out of /tmp, its relocated copy under /var/lib/riverchief.
+      spawnSync('bash', [join(REPO, '.ci/embedded-pg.sh'), 'clean', dataDir], { stdio: 'ignore' });
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

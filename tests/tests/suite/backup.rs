@@ -73,7 +73,7 @@ async fn snapshot(client: &Client, photo_url: &str) -> (Value, Value, Vec<u8>) {
 
 #[tokio::test]
 async fn a_backup_restores_rows_and_photos_into_a_fresh_data_directory() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = e2e::process::ScratchDir::new();
     let (first, second) = (dir.path().join("first"), dir.path().join("second"));
     let archive = dir.path().join("riverchief.tar.gz");
 

@@ -8,7 +8,7 @@ use std::process::Command;
 
 #[tokio::test]
 async fn serve_without_database_url_uses_the_embedded_cluster_and_stops_it() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = e2e::process::ScratchDir::new();
     let data_dir = dir.path().join("data");
     let port = free_port();
     let child = serve(&data_dir, port);

@@ -135,7 +135,7 @@ async fn stop_postgres(data_dir: &Path) {
 
 #[tokio::test]
 async fn uploads_survive_the_database_going_away_and_coming_back() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = e2e::process::ScratchDir::new();
     let data_dir = dir.path().join("data");
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");

@@ -546,7 +546,7 @@ fn pdf_text(pdf: &[u8]) -> String {
 /// Runs a poppler tool on the PDF (written to a temporary file): its stdout.
 #[cfg(feature = "pdf")]
 fn pdf_tool(program: &str, pdf: &[u8], args: &[&str]) -> String {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = e2e::process::ScratchDir::new();
     let file = dir.path().join("report.pdf");
     std::fs::write(&file, pdf).unwrap();
     let out = std::process::Command::new(program)
@@ -618,7 +618,7 @@ async fn the_year_pdf_has_every_chief_with_the_year_rate() {
 #[test]
 fn the_cli_writes_the_quarter_and_the_year_in_every_format() {
     use e2e::process::binary;
-    let dir = tempfile::tempdir().unwrap();
+    let dir = e2e::process::ScratchDir::new();
     let data = dir.path().join("data");
     let riverchief = |args: &[&str]| {
         let out = std::process::Command::new(binary())
