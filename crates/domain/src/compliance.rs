@@ -452,10 +452,13 @@ pub fn days_left_in_week(now: DateTime<Utc>) -> u32 {
 /// Serialized with the field names of `GET /api/v1/compliance?quarter=`:
 /// `{"weeks": {"2026-W40": "compliant", ...}, "in_office": 9, "compliant": 6,
 /// "exempt": 1, "missed": 2, "pending": 0, "required": 8, "rate": 0.75}`.
+///
+/// `W` holds the weeks' statuses: a map by default; [`WeekStatuses`] (one
+/// allocation, same JSON) from [`WeekRun::summarize`] for many chiefs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ComplianceSummary {
+pub struct ComplianceSummary<W = BTreeMap<IsoWeek, WeekStatus>> {
     /// The status of every week of the period, `not_in_office` ones included.
-    pub weeks: BTreeMap<IsoWeek, WeekStatus>,
+    pub weeks: W,
     /// Weeks in office (every status but `not_in_office`).
     pub in_office: u32,
     /// Weeks with at least one valid patrol.
@@ -499,15 +502,15 @@ pub fn summarize(
 
 /// The summary over `weeks`, `compliant(i, week)` telling whether the i-th
 /// week has a valid patrol.
-fn summarize_weeks(
+fn summarize_weeks<W: FromIterator<(IsoWeek, WeekStatus)>>(
     weeks: &[WeekDates],
     tenure: &Tenure,
     exemptions: &[DateRange],
     compliant: impl Fn(usize, IsoWeek) -> bool,
     now: DateTime<Utc>,
-) -> ComplianceSummary {
+) -> ComplianceSummary<W> {
     let (mut in_office, mut compliant_weeks, mut exempt, mut missed, mut pending) = (0, 0, 0, 0, 0);
-    let statuses: BTreeMap<IsoWeek, WeekStatus> = weeks
+    let statuses: W = weeks
         .iter()
         .enumerate()
         .map(|(i, w)| {
@@ -607,7 +610,7 @@ impl WeekMask {
 ///
 /// ```
 /// use chrono::{NaiveDate, TimeZone, Utc};
-/// use domain::compliance::{Tenure, WeekMask, WeekRun, WeekStatus};
+/// use domain::compliance::{ComplianceSummary, Tenure, WeekMask, WeekRun, WeekStatus};
 /// use domain::time::Quarter;
 ///
 /// let run = WeekRun::new("2026-Q4".parse::<Quarter>()?.weeks())?; // W40 .. W53
@@ -615,7 +618,7 @@ impl WeekMask {
 /// assert_eq!(run.index("2026-W53".parse()?), Some(13));
 /// let tenure = Tenure::since(NaiveDate::from_ymd_opt(2026, 1, 1).unwrap());
 /// let after = Utc.with_ymd_and_hms(2027, 1, 10, 0, 0, 0).unwrap();
-/// let s = run.summarize(&tenure, &[], WeekMask::EMPTY.with(0).with(13), after);
+/// let s: ComplianceSummary = run.summarize(&tenure, &[], WeekMask::EMPTY.with(0).with(13), after);
 /// assert_eq!((s.compliant, s.missed, s.required), (2, 12, 14));
 /// assert_eq!(s.weeks[&"2026-W53".parse()?], WeekStatus::Compliant);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -680,14 +683,15 @@ impl WeekRun {
     }
 
     /// A chief's summary over the run ([`summarize`]), `valid` holding the
-    /// weeks with at least one valid patrol.
-    pub fn summarize(
+    /// weeks with at least one valid patrol, the statuses collected into a
+    /// map or (cheaper, for many chiefs) [`WeekStatuses`].
+    pub fn summarize<W: FromIterator<(IsoWeek, WeekStatus)>>(
         &self,
         tenure: &Tenure,
         exemptions: &[DateRange],
         valid: WeekMask,
         now: DateTime<Utc>,
-    ) -> ComplianceSummary {
+    ) -> ComplianceSummary<W> {
         summarize_weeks(
             &self.weeks,
             tenure,
@@ -695,6 +699,76 @@ impl WeekRun {
             |i, _| valid.contains(i),
             now,
         )
+    }
+}
+
+/// The statuses of a run of weeks in its order: what the map of
+/// [`ComplianceSummary::weeks`] holds, in one allocation instead of a tree
+/// of nodes (a province's quarter builds and drops 100,000 of them), and
+/// serialized as the same JSON object (`{"2026-W40": "compliant", ...}`).
+///
+/// ```
+/// use domain::compliance::{WeekStatus, WeekStatuses};
+/// use domain::time::IsoWeek;
+/// let (w40, w41): (IsoWeek, IsoWeek) = ("2026-W40".parse()?, "2026-W41".parse()?);
+/// let s: WeekStatuses = [(w40, WeekStatus::Compliant), (w41, WeekStatus::Missed)]
+///     .into_iter()
+///     .collect();
+/// assert_eq!(s[&w41], WeekStatus::Missed);
+/// assert_eq!(s.get(&"2026-W42".parse()?), None);
+/// assert_eq!(
+///     serde_json::to_string(&s)?,
+///     r#"{"2026-W40":"compliant","2026-W41":"missed"}"#
+/// );
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WeekStatuses(Box<[(IsoWeek, WeekStatus)]>);
+
+impl WeekStatuses {
+    /// The status of `week`, if it is one of the run's.
+    pub fn get(&self, week: &IsoWeek) -> Option<&WeekStatus> {
+        self.0.iter().find(|(w, _)| w == week).map(|(_, s)| s)
+    }
+
+    /// The weeks and their statuses, in the run's order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&IsoWeek, &WeekStatus)> {
+        self.0.iter().map(|(w, s)| (w, s))
+    }
+
+    /// How many weeks.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there is no week.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The same as a map by week.
+    pub fn to_map(&self) -> BTreeMap<IsoWeek, WeekStatus> {
+        self.0.iter().copied().collect()
+    }
+}
+
+impl FromIterator<(IsoWeek, WeekStatus)> for WeekStatuses {
+    fn from_iter<I: IntoIterator<Item = (IsoWeek, WeekStatus)>>(iter: I) -> Self {
+        WeekStatuses(iter.into_iter().collect())
+    }
+}
+
+impl std::ops::Index<&IsoWeek> for WeekStatuses {
+    type Output = WeekStatus;
+    /// Panics when `week` is not one of the run's, as a map would.
+    fn index(&self, week: &IsoWeek) -> &WeekStatus {
+        self.get(week).expect("a week of the run")
+    }
+}
+
+impl Serialize for WeekStatuses {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.iter())
     }
 }
 
@@ -1230,8 +1304,14 @@ mod tests {
                 let now = q.start_utc() + TimeDelta::days(now_days);
                 let run = WeekRun::new(q.weeks()).unwrap();
                 let mask = run.mask(&valid);
-                let s = run.summarize(&tenure, &leave, mask, now);
+                let s: ComplianceSummary = run.summarize(&tenure, &leave, mask, now);
                 prop_assert_eq!(&s, &quarter_summary(q, &tenure, &leave, &valid, now));
+                let compact: ComplianceSummary<WeekStatuses> = run.summarize(&tenure, &leave, mask, now);
+                prop_assert_eq!(compact.weeks.to_map(), s.weeks.clone());
+                prop_assert_eq!(
+                    serde_json::to_value(&compact).unwrap(),
+                    serde_json::to_value(&s).unwrap()
+                );
                 for (i, week) in q.weeks().into_iter().enumerate() {
                     let count = valid.get(&week).copied().unwrap_or(0);
                     prop_assert_eq!(mask.contains(i), count > 0);
