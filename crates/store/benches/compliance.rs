@@ -2,13 +2,14 @@
 //! about 1.5 million patrols over 2026-Q3 (13 weeks, ~1.2 patrols per
 //! chief-week), in a fresh database of the test cluster.
 //!
-//! Each case runs our path (the week masks of `chief_quarters` + exemptions
-//! + tenure, statuses by `domain::compliance`) side by side with the
-//! textbook query over patrols (`count(DISTINCT date_trunc('week',
-//! started_at AT TIME ZONE 'Asia/Shanghai'))` per chief), which only counts
-//! compliant weeks (no exemptions, tenure or statuses), and with the
-//! previous path (per-chief-week counts of `chief_weeks` aggregated by
-//! week, `compliance::load`). Results: BENCHMARKS.md, "Compliance".
+//! Each case runs our path (the week masks of `chief_quarters`, the
+//! exemptions and the tenure, statuses by `domain::compliance`) side by
+//! side with the textbook query over patrols (`count(DISTINCT
+//! date_trunc('week', started_at AT TIME ZONE 'Asia/Shanghai'))` per
+//! chief), which only counts compliant weeks (no exemptions, tenure or
+//! statuses), and with the previous path (per-chief-week counts of
+//! `chief_weeks` aggregated by week, `compliance::load`). Results:
+//! BENCHMARKS.md, "Compliance".
 //!
 //! `make bench` (or `cargo bench -p store --bench compliance`) runs a tenth
 //! of the scale by default, 10,000 chiefs: generating the full data set
