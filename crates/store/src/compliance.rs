@@ -31,8 +31,9 @@ use crate::audit::{self, AuditEntry};
 
 /// Recounts the effectively valid patrols (`COALESCE(override_valid, valid)`)
 /// of one chief in the week starting on `week_start` (the CST Monday, as in
-/// `patrols.week_start`) and stores the count in `chief_weeks`. Returns the
-/// new count.
+/// `patrols.week_start`), stores the count in `chief_weeks` and whether it
+/// is above 0 as the week's bit in `chief_quarters.valid_weeks`. Returns
+/// the new count.
 ///
 /// Call it in the same transaction as the write that changed the week: after
 /// inserting a patrol, after setting or clearing an override. Recounting
