@@ -89,16 +89,20 @@ pub enum ComplianceError {
         "`{0}` is not a weekly status: expected not_in_office, compliant, exempt, pending or missed"
     )]
     UnknownStatus(String),
+    /// A [`WeekRun`] longer than a [`WeekMask`] holds.
+    #[error("{0} weeks in one run: at most 64 (a year has 53)")]
+    TooManyWeeks(usize),
 }
 
 impl ComplianceError {
     /// Stable snake_case code for API errors: `invalid_tenure`,
-    /// `invalid_date_range` or `invalid_week_status`.
+    /// `invalid_date_range`, `invalid_week_status` or `too_many_weeks`.
     pub fn code(&self) -> &'static str {
         match self {
             ComplianceError::LeftBeforeAppointed { .. } => "invalid_tenure",
             ComplianceError::ReversedRange { .. } => "invalid_date_range",
             ComplianceError::UnknownStatus(_) => "invalid_week_status",
+            ComplianceError::TooManyWeeks(_) => "too_many_weeks",
         }
     }
 }
@@ -367,23 +371,62 @@ pub fn week_status(
     valid_patrol_count: u32,
     now: DateTime<Utc>,
 ) -> WeekStatus {
-    // Cheap tests first, without listing the days: a province's quarter
-    // asks this a million times, and most weeks are compliant.
-    if !tenure.in_office_during(week) {
-        WeekStatus::NotInOffice
-    } else if valid_patrol_count > 0 {
-        WeekStatus::Compliant
-    } else if week
-        .days()
-        .into_iter()
-        .filter(|day| tenure.in_office_on(*day))
-        .all(|day| exemptions.iter().any(|r| r.contains(day)))
-    {
-        WeekStatus::Exempt
-    } else if now < week.end_utc() {
-        WeekStatus::Pending
-    } else {
-        WeekStatus::Missed
+    WeekDates::of(week).status(tenure, exemptions, valid_patrol_count > 0, now)
+}
+
+/// A week with the dates the rule compares against, computed once: a
+/// province's quarter asks the rule about the same 13 weeks a million times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct WeekDates {
+    week: IsoWeek,
+    monday: NaiveDate,
+    sunday: NaiveDate,
+    end_utc: DateTime<Utc>,
+}
+
+impl WeekDates {
+    fn of(week: IsoWeek) -> Self {
+        WeekDates {
+            week,
+            monday: week.monday(),
+            sunday: week.sunday(),
+            end_utc: week.end_utc(),
+        }
+    }
+
+    /// The one definition of a week's status (module docs, in order of
+    /// precedence); `compliant` = at least one valid patrol started in it.
+    fn status(
+        &self,
+        tenure: &Tenure,
+        exemptions: &[DateRange],
+        compliant: bool,
+        now: DateTime<Utc>,
+    ) -> WeekStatus {
+        // Cheap tests first, without listing the days: most weeks are
+        // compliant, and most chiefs have no exemption.
+        if tenure.appointed_on > self.sunday
+            || tenure.left_on.is_some_and(|last| last < self.monday)
+        {
+            WeekStatus::NotInOffice
+        } else if compliant {
+            WeekStatus::Compliant
+        } else if !exemptions.is_empty()
+            && self
+                .week
+                .days()
+                .into_iter()
+                .filter(|day| tenure.in_office_on(*day))
+                .all(|day| exemptions.iter().any(|r| r.contains(day)))
+        {
+            // (In office on at least one day here, so no exemption means
+            // not exempt.)
+            WeekStatus::Exempt
+        } else if now < self.end_utc {
+            WeekStatus::Pending
+        } else {
+            WeekStatus::Missed
+        }
     }
 }
 
@@ -409,10 +452,13 @@ pub fn days_left_in_week(now: DateTime<Utc>) -> u32 {
 /// Serialized with the field names of `GET /api/v1/compliance?quarter=`:
 /// `{"weeks": {"2026-W40": "compliant", ...}, "in_office": 9, "compliant": 6,
 /// "exempt": 1, "missed": 2, "pending": 0, "required": 8, "rate": 0.75}`.
+///
+/// `W` holds the weeks' statuses: a map by default; [`WeekStatuses`] (one
+/// allocation, same JSON) from [`WeekRun::summarize`] for many chiefs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ComplianceSummary {
+pub struct ComplianceSummary<W = BTreeMap<IsoWeek, WeekStatus>> {
     /// The status of every week of the period, `not_in_office` ones included.
-    pub weeks: BTreeMap<IsoWeek, WeekStatus>,
+    pub weeks: W,
     /// Weeks in office (every status but `not_in_office`).
     pub in_office: u32,
     /// Weeks with at least one valid patrol.
@@ -434,7 +480,9 @@ pub type QuarterSummary = ComplianceSummary;
 
 /// Summarizes any run of weeks; [`quarter_summary`] and [`year_summary`]
 /// are the usual ones. `valid_by_week` holds the number of valid patrols
-/// started in each week; a week missing from it had none.
+/// started in each week; a week missing from it had none. Many chiefs over
+/// the same weeks: build a [`WeekRun`] once and use
+/// [`WeekRun::summarize`].
 pub fn summarize(
     weeks: impl IntoIterator<Item = IsoWeek>,
     tenure: &Tenure,
@@ -442,26 +490,285 @@ pub fn summarize(
     valid_by_week: &BTreeMap<IsoWeek, u32>,
     now: DateTime<Utc>,
 ) -> ComplianceSummary {
-    let weeks: BTreeMap<IsoWeek, WeekStatus> = weeks
-        .into_iter()
-        .map(|week| {
-            let valid = valid_by_week.get(&week).copied().unwrap_or(0);
-            (week, week_status(week, tenure, exemptions, valid, now))
+    let weeks: Vec<WeekDates> = weeks.into_iter().map(WeekDates::of).collect();
+    summarize_weeks(
+        &weeks,
+        tenure,
+        exemptions,
+        |_, week| valid_by_week.get(&week).is_some_and(|n| *n > 0),
+        now,
+    )
+}
+
+/// The summary over `weeks`, `compliant(i, week)` telling whether the i-th
+/// week has a valid patrol.
+fn summarize_weeks<W: FromIterator<(IsoWeek, WeekStatus)>>(
+    weeks: &[WeekDates],
+    tenure: &Tenure,
+    exemptions: &[DateRange],
+    compliant: impl Fn(usize, IsoWeek) -> bool,
+    now: DateTime<Utc>,
+) -> ComplianceSummary<W> {
+    let (mut in_office, mut compliant_weeks, mut exempt, mut missed, mut pending) = (0, 0, 0, 0, 0);
+    let statuses: W = weeks
+        .iter()
+        .enumerate()
+        .map(|(i, w)| {
+            let status = w.status(tenure, exemptions, compliant(i, w.week), now);
+            match status {
+                WeekStatus::NotInOffice => {}
+                WeekStatus::Compliant => compliant_weeks += 1,
+                WeekStatus::Exempt => exempt += 1,
+                WeekStatus::Pending => pending += 1,
+                WeekStatus::Missed => missed += 1,
+            }
+            if status.in_office() {
+                in_office += 1;
+            }
+            (w.week, status)
         })
         .collect();
-    let count = |status| weeks.values().filter(|s| **s == status).count() as u32;
-    let compliant = count(WeekStatus::Compliant);
-    let missed = count(WeekStatus::Missed);
-    let required = compliant + missed;
+    let required = compliant_weeks + missed;
     ComplianceSummary {
-        in_office: weeks.values().filter(|s| s.in_office()).count() as u32,
-        compliant,
-        exempt: count(WeekStatus::Exempt),
+        weeks: statuses,
+        in_office,
+        compliant: compliant_weeks,
+        exempt,
         missed,
-        pending: count(WeekStatus::Pending),
+        pending,
         required,
-        rate: (required > 0).then(|| f64::from(compliant) / f64::from(required)),
-        weeks,
+        rate: (required > 0).then(|| f64::from(compliant_weeks) / f64::from(required)),
+    }
+}
+
+// ------------------------------------------------------------ WeekMask, WeekRun
+
+/// A set of weeks of a [`WeekRun`] (up to 64 weeks: a quarter has 13 or
+/// 14, a year 52 or 53), as bits: bit `i` is the run's `i`-th week. How
+/// the weeks with a valid patrol travel for many chiefs at once (the
+/// store's `chief_quarters.valid_weeks` is this mask for a quarter), without
+/// a map per chief.
+///
+/// ```
+/// use domain::compliance::WeekMask;
+/// let mask = WeekMask::EMPTY.with(0).with(13);
+/// assert!(mask.contains(13) && !mask.contains(1));
+/// assert_eq!(mask.bits(), 0b10_0000_0000_0001);
+/// assert_eq!(mask.without(0), WeekMask::from_bits(1 << 13));
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct WeekMask(u64);
+
+impl WeekMask {
+    /// No week.
+    pub const EMPTY: WeekMask = WeekMask(0);
+    /// The most weeks a mask (and so a [`WeekRun`]) holds.
+    pub const MAX_WEEKS: usize = 64;
+
+    /// The mask with these bits.
+    pub const fn from_bits(bits: u64) -> Self {
+        WeekMask(bits)
+    }
+
+    /// The bits (bit `i` = the run's `i`-th week).
+    pub const fn bits(self) -> u64 {
+        self.0
+    }
+
+    /// Whether the `i`-th week is in the set (false from 64 on).
+    pub const fn contains(self, i: usize) -> bool {
+        i < Self::MAX_WEEKS && self.0 & (1 << i) != 0
+    }
+
+    /// The set with the `i`-th week added. Panics from 64 on.
+    pub const fn with(self, i: usize) -> Self {
+        assert!(i < Self::MAX_WEEKS, "a WeekMask holds 64 weeks");
+        WeekMask(self.0 | (1 << i))
+    }
+
+    /// The set with the `i`-th week removed. Panics from 64 on.
+    pub const fn without(self, i: usize) -> Self {
+        assert!(i < Self::MAX_WEEKS, "a WeekMask holds 64 weeks");
+        WeekMask(self.0 & !(1 << i))
+    }
+
+    /// How many weeks are in the set.
+    pub const fn len(self) -> u32 {
+        self.0.count_ones()
+    }
+
+    /// Whether no week is in the set.
+    pub const fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+}
+
+/// The weeks of a period (a quarter, a year, one week), in order, with the
+/// dates the rule needs computed once, to summarize many chiefs over the
+/// same weeks: [`WeekRun::summarize`] gives exactly what [`summarize`]
+/// gives, from a [`WeekMask`] instead of a map.
+///
+/// ```
+/// use chrono::{NaiveDate, TimeZone, Utc};
+/// use domain::compliance::{ComplianceSummary, Tenure, WeekMask, WeekRun, WeekStatus};
+/// use domain::time::Quarter;
+///
+/// let run = WeekRun::new("2026-Q4".parse::<Quarter>()?.weeks())?; // W40 .. W53
+/// assert_eq!(run.len(), 14);
+/// assert_eq!(run.index("2026-W53".parse()?), Some(13));
+/// let tenure = Tenure::since(NaiveDate::from_ymd_opt(2026, 1, 1).unwrap());
+/// let after = Utc.with_ymd_and_hms(2027, 1, 10, 0, 0, 0).unwrap();
+/// let s: ComplianceSummary = run.summarize(&tenure, &[], WeekMask::EMPTY.with(0).with(13), after);
+/// assert_eq!((s.compliant, s.missed, s.required), (2, 12, 14));
+/// assert_eq!(s.weeks[&"2026-W53".parse()?], WeekStatus::Compliant);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WeekRun {
+    weeks: Vec<WeekDates>,
+}
+
+impl WeekRun {
+    /// The run of these weeks (any weeks, in the order given; normally
+    /// consecutive). More than [`WeekMask::MAX_WEEKS`] is an error.
+    pub fn new(weeks: impl IntoIterator<Item = IsoWeek>) -> Result<Self, ComplianceError> {
+        let weeks: Vec<WeekDates> = weeks.into_iter().map(WeekDates::of).collect();
+        if weeks.len() > WeekMask::MAX_WEEKS {
+            return Err(ComplianceError::TooManyWeeks(weeks.len()));
+        }
+        Ok(WeekRun { weeks })
+    }
+
+    /// The weeks, in order.
+    pub fn weeks(&self) -> impl ExactSizeIterator<Item = IsoWeek> + '_ {
+        self.weeks.iter().map(|w| w.week)
+    }
+
+    /// How many weeks.
+    pub fn len(&self) -> usize {
+        self.weeks.len()
+    }
+
+    /// Whether the run has no week.
+    pub fn is_empty(&self) -> bool {
+        self.weeks.is_empty()
+    }
+
+    /// The position of `week` in the run (its bit in a [`WeekMask`]).
+    pub fn index(&self, week: IsoWeek) -> Option<usize> {
+        self.weeks.iter().position(|w| w.week == week)
+    }
+
+    /// The weeks of the run with at least one valid patrol in
+    /// `valid_by_week` (valid patrols per week, as [`summarize`] takes).
+    pub fn mask(&self, valid_by_week: &BTreeMap<IsoWeek, u32>) -> WeekMask {
+        self.weeks
+            .iter()
+            .enumerate()
+            .filter(|(_, w)| valid_by_week.get(&w.week).is_some_and(|n| *n > 0))
+            .fold(WeekMask::EMPTY, |mask, (i, _)| mask.with(i))
+    }
+
+    /// The status of the `i`-th week ([`week_status`]), `valid` telling
+    /// whether it has a valid patrol. `None` past the end of the run.
+    pub fn status(
+        &self,
+        i: usize,
+        tenure: &Tenure,
+        exemptions: &[DateRange],
+        valid: bool,
+        now: DateTime<Utc>,
+    ) -> Option<WeekStatus> {
+        Some(self.weeks.get(i)?.status(tenure, exemptions, valid, now))
+    }
+
+    /// A chief's summary over the run ([`summarize`]), `valid` holding the
+    /// weeks with at least one valid patrol, the statuses collected into a
+    /// map or (cheaper, for many chiefs) [`WeekStatuses`].
+    pub fn summarize<W: FromIterator<(IsoWeek, WeekStatus)>>(
+        &self,
+        tenure: &Tenure,
+        exemptions: &[DateRange],
+        valid: WeekMask,
+        now: DateTime<Utc>,
+    ) -> ComplianceSummary<W> {
+        summarize_weeks(
+            &self.weeks,
+            tenure,
+            exemptions,
+            |i, _| valid.contains(i),
+            now,
+        )
+    }
+}
+
+/// The statuses of a run of weeks in its order: what the map of
+/// [`ComplianceSummary::weeks`] holds, in one allocation instead of a tree
+/// of nodes (a province's quarter builds and drops 100,000 of them), and
+/// serialized as the same JSON object (`{"2026-W40": "compliant", ...}`).
+///
+/// ```
+/// use domain::compliance::{WeekStatus, WeekStatuses};
+/// use domain::time::IsoWeek;
+/// let (w40, w41): (IsoWeek, IsoWeek) = ("2026-W40".parse()?, "2026-W41".parse()?);
+/// let s: WeekStatuses = [(w40, WeekStatus::Compliant), (w41, WeekStatus::Missed)]
+///     .into_iter()
+///     .collect();
+/// assert_eq!(s[&w41], WeekStatus::Missed);
+/// assert_eq!(s.get(&"2026-W42".parse()?), None);
+/// assert_eq!(
+///     serde_json::to_string(&s)?,
+///     r#"{"2026-W40":"compliant","2026-W41":"missed"}"#
+/// );
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WeekStatuses(Box<[(IsoWeek, WeekStatus)]>);
+
+impl WeekStatuses {
+    /// The status of `week`, if it is one of the run's.
+    pub fn get(&self, week: &IsoWeek) -> Option<&WeekStatus> {
+        self.0.iter().find(|(w, _)| w == week).map(|(_, s)| s)
+    }
+
+    /// The weeks and their statuses, in the run's order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&IsoWeek, &WeekStatus)> {
+        self.0.iter().map(|(w, s)| (w, s))
+    }
+
+    /// How many weeks.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there is no week.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The same as a map by week.
+    pub fn to_map(&self) -> BTreeMap<IsoWeek, WeekStatus> {
+        self.0.iter().copied().collect()
+    }
+}
+
+impl FromIterator<(IsoWeek, WeekStatus)> for WeekStatuses {
+    fn from_iter<I: IntoIterator<Item = (IsoWeek, WeekStatus)>>(iter: I) -> Self {
+        WeekStatuses(iter.into_iter().collect())
+    }
+}
+
+impl std::ops::Index<&IsoWeek> for WeekStatuses {
+    type Output = WeekStatus;
+    /// Panics when `week` is not one of the run's, as a map would.
+    fn index(&self, week: &IsoWeek) -> &WeekStatus {
+        self.get(week).expect("a week of the run")
+    }
+}
+
+impl Serialize for WeekStatuses {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.iter())
     }
 }
 
@@ -889,6 +1196,26 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_week_run_holds_up_to_64_weeks() {
+        let year: crate::time::Year = "2026".parse().unwrap();
+        let run = WeekRun::new(year.weeks()).unwrap();
+        assert_eq!(run.len(), 53);
+        assert_eq!(run.index(week("2026-W53")), Some(52));
+        assert_eq!(run.index(week("2027-W01")), None);
+        let too_many = (0..65).scan(week("2026-W01"), |w, _| {
+            let this = *w;
+            *w = w.next().unwrap();
+            Some(this)
+        });
+        assert_eq!(
+            WeekRun::new(too_many).unwrap_err(),
+            ComplianceError::TooManyWeeks(65)
+        );
+        assert_eq!(WeekMask::from_bits(u64::MAX).len(), 64);
+        assert!(!WeekMask::from_bits(u64::MAX).contains(64));
+    }
+
     mod props {
         use super::*;
         use proptest::prelude::*;
@@ -955,6 +1282,56 @@ mod tests {
                 reversed.reverse();
                 prop_assert_eq!(&quarter_summary(q, &tenure, &merge_ranges(&leave), &valid, now), &s);
                 prop_assert_eq!(&quarter_summary(q, &tenure, &reversed, &valid, now), &s);
+            }
+
+            /// The mask path gives what the map path gives, and every week's
+            /// status is the one the rule as first written gives (kept here
+            /// as the reference: in office on some day, then a valid
+            /// patrol, then exemptions covering the days in office, then
+            /// the week not over).
+            #[test]
+            fn the_mask_path_agrees_with_the_reference(
+                leave in ranges(),
+                appointed in 0i64..120,
+                served in proptest::option::of(0i64..120),
+                patrolled in proptest::collection::btree_map(40u32..=53, 0u32..3, 0..14),
+                now_days in 0i64..150,
+            ) {
+                let q: Quarter = "2026-Q4".parse().unwrap();
+                let appointed_on = d(9, 1) + TimeDelta::days(appointed);
+                let tenure = Tenure::new(appointed_on, served.map(|n| appointed_on + TimeDelta::days(n))).unwrap();
+                let valid: BTreeMap<IsoWeek, u32> = patrolled.into_iter().map(|(w, n)| (IsoWeek::new(2026, w).unwrap(), n)).collect();
+                let now = q.start_utc() + TimeDelta::days(now_days);
+                let run = WeekRun::new(q.weeks()).unwrap();
+                let mask = run.mask(&valid);
+                let s: ComplianceSummary = run.summarize(&tenure, &leave, mask, now);
+                prop_assert_eq!(&s, &quarter_summary(q, &tenure, &leave, &valid, now));
+                let compact: ComplianceSummary<WeekStatuses> = run.summarize(&tenure, &leave, mask, now);
+                prop_assert_eq!(compact.weeks.to_map(), s.weeks.clone());
+                prop_assert_eq!(
+                    serde_json::to_value(&compact).unwrap(),
+                    serde_json::to_value(&s).unwrap()
+                );
+                for (i, week) in q.weeks().into_iter().enumerate() {
+                    let count = valid.get(&week).copied().unwrap_or(0);
+                    prop_assert_eq!(mask.contains(i), count > 0);
+                    let reference = if !(tenure.appointed_on() <= week.sunday()
+                        && tenure.left_on().is_none_or(|last| week.monday() <= last))
+                    {
+                        WeekStatus::NotInOffice
+                    } else if count > 0 {
+                        WeekStatus::Compliant
+                    } else if tenure.days_in_office(week).iter().all(|day| leave.iter().any(|r| r.contains(*day))) {
+                        WeekStatus::Exempt
+                    } else if now < week.end_utc() {
+                        WeekStatus::Pending
+                    } else {
+                        WeekStatus::Missed
+                    };
+                    prop_assert_eq!(s.weeks[&week], reference, "{}", week);
+                    prop_assert_eq!(week_status(week, &tenure, &leave, count, now), reference);
+                    prop_assert_eq!(run.status(i, &tenure, &leave, count > 0, now), Some(reference));
+                }
             }
         }
     }

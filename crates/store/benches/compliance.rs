@@ -2,11 +2,14 @@
 //! about 1.5 million patrols over 2026-Q3 (13 weeks, ~1.2 patrols per
 //! chief-week), in a fresh database of the test cluster.
 //!
-//! Each case runs our path (chief_weeks + exemptions + tenure, statuses by
-//! `domain::compliance`) side by side with the textbook query over patrols
-//! (`count(DISTINCT date_trunc('week', started_at AT TIME ZONE
-//! 'Asia/Shanghai'))` per chief), which only counts compliant weeks (no
-//! exemptions, tenure or statuses). Results: BENCHMARKS.md, "Compliance".
+//! Each case runs our path (the week masks of `chief_quarters`, the
+//! exemptions and the tenure, statuses by `domain::compliance`) side by
+//! side with the textbook query over patrols (`count(DISTINCT
+//! date_trunc('week', started_at AT TIME ZONE 'Asia/Shanghai'))` per
+//! chief), which only counts compliant weeks (no exemptions, tenure or
+//! statuses), and with the previous path (per-chief-week counts of
+//! `chief_weeks` aggregated by week, `compliance::load`). Results:
+//! BENCHMARKS.md, "Compliance".
 //!
 //! `make bench` (or `cargo bench -p store --bench compliance`) runs a tenth
 //! of the scale by default, 10,000 chiefs: generating the full data set
@@ -174,36 +177,18 @@ async fn generate(pool: &PgPool, towns: i64) {
     );
 }
 
-/// `EXPLAIN (ANALYZE, BUFFERS)` of one query with the binds of `load`,
-/// after `setup` (a `SET LOCAL`) in the same transaction when given.
-async fn explain(
-    pool: &PgPool,
-    sql: &str,
-    quarter: Quarter,
-    scope: Scope,
-    days: bool,
-    setup: Option<&str>,
-) -> String {
-    let mut conn = pool.begin().await.expect("transaction");
-    if let Some(setup) = setup {
-        sqlx::query(sqlx::AssertSqlSafe(setup))
-            .execute(&mut *conn)
-            .await
-            .expect("setup");
-    }
+/// `EXPLAIN (ANALYZE, BUFFERS)` of one query of `load_quarter` with its
+/// binds (see `compliance::quarter_queries`).
+async fn explain(pool: &PgPool, sql: &str, quarter: Quarter, scope: Scope) -> String {
     let text = format!("EXPLAIN (ANALYZE, BUFFERS) {sql}");
-    let last = if days {
-        quarter.last_day()
-    } else {
-        quarter.last_week().monday()
-    };
     let rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(text))
+        .bind(compliance::quarter_start(quarter).expect("quarter start"))
         .bind(quarter.first_day())
-        .bind(last)
+        .bind(quarter.last_day())
         .bind(scope.town_id)
         .bind(scope.village_id)
         .bind(scope.chief_id)
-        .fetch_all(&mut *conn)
+        .fetch_all(pool)
         .await
         .expect("explain");
     rows.join("\n")
@@ -226,19 +211,12 @@ async fn explain_textbook(pool: &PgPool, quarter: Quarter, scope: Scope) -> Stri
 async fn plans(pool: &PgPool, quarter: Quarter, cases: &[(&str, Scope)]) -> String {
     let mut out = String::new();
     for (name, scope) in cases {
-        let [chiefs, weeks, exemptions] = compliance::load_queries(*scope);
-        // `load` gives the every-chief aggregation more work_mem.
-        let weeks_setup = (*scope == Scope::default()).then_some(compliance::ALL_CHIEFS_WORK_MEM);
-        for (what, sql, days, setup) in [
-            ("chiefs", chiefs, false, None),
-            ("chief_weeks by week", weeks, false, weeks_setup),
-            ("exemptions", exemptions, true, None),
-        ] {
+        for (what, sql) in compliance::quarter_queries(*scope) {
             // Run once to warm the cache, then explain.
-            let _ = explain(pool, &sql, quarter, *scope, days, setup).await;
+            let _ = explain(pool, &sql, quarter, *scope).await;
             out.push_str(&format!(
                 "\n=== {name}: {what}\n{}\n",
-                explain(pool, &sql, quarter, *scope, days, setup).await
+                explain(pool, &sql, quarter, *scope).await
             ));
         }
         let _ = explain_textbook(pool, quarter, *scope).await;
@@ -253,57 +231,28 @@ async fn plans(pool: &PgPool, quarter: Quarter, cases: &[(&str, Scope)]) -> Stri
 /// One timed pass of each step of the all-chiefs quarter, printed: where
 /// the time goes (the criterion figures below are the ones to quote).
 async fn breakdown(pool: &PgPool, quarter: Quarter, now: DateTime<Utc>) {
-    let [chiefs, weeks, exemptions] = compliance::load_queries(Scope::default());
-    let (first, last) = (quarter.first_week().monday(), quarter.last_week().monday());
-    for round in 0..2 {
-        let t = Instant::now();
-        let rows = sqlx::query(sqlx::AssertSqlSafe(chiefs.clone()))
-            .bind(first)
-            .bind(last)
-            .bind(None::<i64>)
-            .bind(None::<i64>)
-            .bind(None::<i64>)
-            .fetch_all(pool)
-            .await
-            .expect("chiefs");
-        let t_chiefs = t.elapsed();
-        let t = Instant::now();
-        let mut tx = pool.begin().await.expect("transaction");
-        sqlx::query(compliance::ALL_CHIEFS_WORK_MEM)
-            .execute(&mut *tx)
-            .await
-            .expect("work_mem");
-        let week_rows: Vec<(chrono::NaiveDate, Vec<i64>)> =
-            sqlx::query_as(sqlx::AssertSqlSafe(weeks.clone()))
-                .bind(first)
-                .bind(last)
+    let queries = compliance::quarter_queries(Scope::default());
+    let start = compliance::quarter_start(quarter).expect("quarter start");
+    for round in 0..3 {
+        let mut parts = Vec::new();
+        for (what, sql) in &queries {
+            let t = Instant::now();
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(start)
+                .bind(quarter.first_day())
+                .bind(quarter.last_day())
                 .bind(None::<i64>)
                 .bind(None::<i64>)
                 .bind(None::<i64>)
-                .fetch_all(&mut *tx)
+                .fetch_all(pool)
                 .await
-                .expect("weeks");
-        tx.commit().await.expect("commit");
-        let t_weeks = t.elapsed();
+                .expect("query");
+            parts.push(format!("{what} {} rows {:?}", rows.len(), t.elapsed()));
+        }
         let t = Instant::now();
-        let ex = sqlx::query(sqlx::AssertSqlSafe(exemptions.clone()))
-            .bind(first)
-            .bind(quarter.last_day())
-            .bind(None::<i64>)
-            .bind(None::<i64>)
-            .bind(None::<i64>)
-            .fetch_all(pool)
+        let records = compliance::load_quarter(pool, Scope::default(), quarter)
             .await
-            .expect("exemptions");
-        let t_ex = t.elapsed();
-        let t = Instant::now();
-        let records = compliance::load(
-            pool,
-            Scope::default(),
-            quarter.first_week()..=quarter.last_week(),
-        )
-        .await
-        .expect("load");
+            .expect("load");
         let t_load = t.elapsed();
         let t = Instant::now();
         let report = compliance::quarter_report(quarter, records, now);
@@ -311,21 +260,30 @@ async fn breakdown(pool: &PgPool, quarter: Quarter, now: DateTime<Utc>) {
         let t = Instant::now();
         let json = serde_json::to_vec(&report).expect("json");
         let t_json = t.elapsed();
+        let t = Instant::now();
+        drop(report);
+        let t_drop = t.elapsed();
         eprintln!(
-            "breakdown {round}: chiefs {} rows {:?}; chief_weeks {} weeks {:?}; exemptions {} rows {:?}; \
-             load (all three + assembly) {:?}; rule {:?}; json {} B {:?}",
-            rows.len(),
-            t_chiefs,
-            week_rows.len(),
-            t_weeks,
-            ex.len(),
-            t_ex,
-            t_load,
-            t_rule,
+            "breakdown {round}: {}; load_quarter (all three + assembly) {t_load:?}; rule {t_rule:?}; \
+             json {} B {t_json:?}; drop {t_drop:?}",
+            parts.join("; "),
             json.len(),
-            t_json
         );
     }
+}
+
+/// The previous path: per-chief-week counts from `chief_weeks` (`load`),
+/// then the same rule.
+async fn via_chief_weeks(
+    pool: &PgPool,
+    scope: Scope,
+    quarter: Quarter,
+    now: DateTime<Utc>,
+) -> compliance::QuarterReport {
+    let records = compliance::load(pool, scope, quarter.first_week()..=quarter.last_week())
+        .await
+        .expect("load");
+    compliance::quarter_report(quarter, records, now)
 }
 
 /// The routine scale; `BENCH_CHIEFS=100000` is the full one.
@@ -408,6 +366,18 @@ fn main() {
         rates.iter().sum::<f64>() / rates.len() as f64,
         compliant_in_office_only
     );
+    // The masks (backfilled by migration 0007 when the data set predates
+    // it) give exactly what the per-chief-week counts give.
+    let previous = rt.block_on(via_chief_weeks(&pool, all, quarter, now));
+    assert_eq!(previous.chiefs.len(), report.chiefs.len());
+    for (a, b) in previous.chiefs.iter().zip(&report.chiefs) {
+        assert_eq!(
+            (a.chief_id, &a.weeks, a.required, a.rate),
+            (b.chief_id, &b.weeks, b.required, b.rate)
+        );
+    }
+    drop(previous);
+    eprintln!("chief_quarters and chief_weeks give the same quarter for every chief");
     let json_bytes = serde_json::to_vec(&report).expect("json").len();
     eprintln!(
         "JSON of the all-chiefs quarter: {:.1} MB",
@@ -444,7 +414,7 @@ fn main() {
         if samples == 10 {
             group.measurement_time(Duration::from_secs(20));
         }
-        group.bench_function("chief_weeks+rule", |b| {
+        group.bench_function("chief_quarters+rule", |b| {
             b.iter(|| {
                 rt.block_on(compliance::quarter(&pool, scope, quarter, now))
                     .expect("quarter")
@@ -453,17 +423,16 @@ fn main() {
         group.bench_function("textbook", |b| {
             b.iter(|| rt.block_on(textbook(&pool, quarter, scope)))
         });
+        group.bench_function("chief_weeks+rule (previous)", |b| {
+            b.iter(|| rt.block_on(via_chief_weeks(&pool, scope, quarter, now)))
+        });
         group.finish();
     }
     let mut group = c.benchmark_group("quarter/all_chiefs");
     group.sample_size(10);
     group.bench_function("rule_only", |b| {
         let records = rt
-            .block_on(compliance::load(
-                &pool,
-                all,
-                quarter.first_week()..=quarter.last_week(),
-            ))
+            .block_on(compliance::load_quarter(&pool, all, quarter))
             .expect("load");
         b.iter_batched(
             || records.clone(),

@@ -882,3 +882,175 @@ async fn chief_weeks_agree_with_the_textbook_query() {
     assert_eq!(ours, textbook);
     assert!(ours.iter().any(|(_, n)| *n > 0 && *n < 14), "{ours:?}");
 }
+
+async fn chief_quarters(pool: &PgPool) -> Vec<(i64, NaiveDate, i32)> {
+    sqlx::query_as(
+        "SELECT chief_id, quarter_start, valid_weeks FROM chief_quarters
+         ORDER BY chief_id, quarter_start",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+/// The statuses of one chief's quarter, read both ways: the one-statement
+/// read of a small scope and the three side-by-side reads of every chief.
+async fn quarter_statuses(
+    pool: &PgPool,
+    chief: i64,
+    q: &str,
+    now: DateTime<Utc>,
+) -> Vec<WeekStatus> {
+    let quarter: Quarter = q.parse().unwrap();
+    let one = Scope {
+        chief_id: Some(chief),
+        ..Scope::default()
+    };
+    let small = compliance::quarter(pool, one, quarter, now).await.unwrap();
+    let all = compliance::quarter(pool, Scope::default(), quarter, now)
+        .await
+        .unwrap();
+    let row = all.chiefs.iter().find(|c| c.chief_id == chief).unwrap();
+    assert_eq!(small.chiefs.len(), 1);
+    assert_eq!(small.chiefs[0].weeks, row.weeks);
+    assert_eq!(small.chiefs[0].rate, row.rate);
+    quarter.weeks().iter().map(|w| row.weeks[w]).collect()
+}
+
+/// `chief_quarters` (one week mask per chief and quarter) follows every
+/// upload and override, puts weeks at the quarter edges in the quarter of
+/// their Thursday, and agrees with a rebuild.
+///
+/// 2026-Q3 is W27 (Mon 29 Jun) to W39 (Mon 21 – Sun 27 Sep): 13 weeks.
+/// 2026-Q4 is W40 (Mon 28 Sep, Thursday 1 Oct) to W53 (Mon 28 Dec – Sun
+/// 3 Jan 2027): 14 weeks. 2027-Q1 starts with W01 (Mon 4 Jan 2027).
+#[tokio::test]
+async fn chief_quarters_follow_uploads_overrides_and_quarter_edges() {
+    let db = store::testing::fresh_database().await;
+    let pool = db.pool();
+    let (t, v) = town(pool, "530000001").await;
+    let by = admin(pool, t).await;
+    let c = chief(pool, (t, Some(v)), "E", date(2026, 1, 1), None).await;
+    let other = chief(pool, (t, Some(v)), "F", date(2026, 1, 1), None).await;
+    // Sunday 27 Sep 2026: W39, the last week (bit 12) of Q3.
+    patrol(pool, c, cst(2026, 9, 27, 10, 0), true).await;
+    // Monday 28 Sep 2026, calendar Q3, but W40: the first week of Q4.
+    patrol(pool, c, cst(2026, 9, 28, 10, 0), true).await;
+    // Saturday 2 Jan 2027, calendar 2027, but W53: the last (bit 13) of Q4.
+    let w53 = patrol(pool, c, cst(2027, 1, 2, 10, 0), true).await;
+    // Monday 4 Jan 2027: 2027-W01, the first week of 2027-Q1.
+    patrol(pool, c, cst(2027, 1, 4, 10, 0), true).await;
+    // An invalid patrol: a row, but no week.
+    let invalid = patrol(pool, other, cst(2026, 11, 11, 10, 0), false).await;
+    let (q3, q4, q1) = (date(2026, 7, 1), date(2026, 10, 1), date(2027, 1, 1));
+    assert_eq!(
+        chief_quarters(pool).await,
+        [
+            (c, q3, 1 << 12),
+            (c, q4, 1 | 1 << 13),
+            (c, q1, 1),
+            (other, q4, 0)
+        ]
+    );
+    let after = utc(2027, 4, 10, 0, 0, 0);
+    let q4_statuses = quarter_statuses(pool, c, "2026-Q4", after).await;
+    assert_eq!(q4_statuses.len(), 14);
+    assert_eq!(q4_statuses[0], Compliant);
+    assert_eq!(q4_statuses[13], Compliant);
+    assert!(q4_statuses[1..13].iter().all(|s| *s == Missed));
+    assert_eq!(
+        quarter_statuses(pool, c, "2026-Q3", after).await[12],
+        Compliant
+    );
+    assert_eq!(
+        quarter_statuses(pool, c, "2027-Q1", after).await[0],
+        Compliant
+    );
+
+    // Overrides: the W53 patrol rejected clears bit 13, and back; the
+    // invalid one accepted sets its week (W46, bit 6).
+    compliance::set_override(pool, w53, Some(t), false, "轨迹为车辆行驶", by)
+        .await
+        .unwrap();
+    assert_eq!(chief_quarters(pool).await[1], (c, q4, 1));
+    assert_eq!(
+        quarter_statuses(pool, c, "2026-Q4", after).await[13],
+        Missed
+    );
+    compliance::clear_override(pool, w53, Some(t), by)
+        .await
+        .unwrap();
+    assert_eq!(chief_quarters(pool).await[1], (c, q4, 1 | 1 << 13));
+    compliance::set_override(pool, invalid, Some(t), true, "经村委核实确已巡河", by)
+        .await
+        .unwrap();
+    assert_eq!(chief_quarters(pool).await[3], (other, q4, 1 << 6));
+    assert_eq!(
+        quarter_statuses(pool, other, "2026-Q4", after).await[6],
+        Compliant
+    );
+
+    // A second valid patrol in W53, then the first rejected: the week
+    // keeps its bit (one valid patrol left).
+    patrol(pool, c, cst(2027, 1, 3, 9, 0), true).await;
+    compliance::set_override(pool, w53, Some(t), false, "轨迹为车辆行驶", by)
+        .await
+        .unwrap();
+    assert_eq!(chief_quarters(pool).await[1], (c, q4, 1 | 1 << 13));
+
+    // The masks agree with a rebuild from patrols (the migration's backfill
+    // statement), and a rebuild repairs a damaged mask.
+    let incremental = chief_quarters(pool).await;
+    sqlx::query("UPDATE chief_quarters SET valid_weeks = 4095 WHERE chief_id = $1")
+        .bind(other)
+        .execute(pool)
+        .await
+        .unwrap();
+    let mut conn = pool.acquire().await.unwrap();
+    compliance::rebuild_chief_weeks(&mut conn, Some(t))
+        .await
+        .unwrap();
+    assert_eq!(chief_quarters(pool).await, incremental);
+    sqlx::query("DELETE FROM chief_quarters")
+        .execute(pool)
+        .await
+        .unwrap();
+    compliance::rebuild_chief_weeks(&mut conn, None)
+        .await
+        .unwrap();
+    let rebuilt: Vec<_> = incremental.into_iter().filter(|r| r.2 != 0).collect();
+    assert_eq!(chief_quarters(pool).await, rebuilt);
+}
+
+/// Two uploads of one chief in two weeks of the same quarter at once: each
+/// sets its own bit of the same mask, neither is lost.
+#[tokio::test]
+async fn concurrent_uploads_in_one_quarter_keep_both_weeks() {
+    let db = store::testing::fresh_database().await;
+    let pool = db.pool().clone();
+    let (t, v) = town(&pool, "530000001").await;
+    let c = chief(&pool, (t, Some(v)), "A", date(2026, 1, 1), None).await;
+    // W48 (bit 8 of Q4), not committed yet.
+    let mut first = pool.begin().await.unwrap();
+    compliance::insert_minimal_patrol(&mut first, c, cst(2026, 11, 23, 9, 0), true, 1000.0)
+        .await
+        .unwrap();
+    // W49 (bit 9) meanwhile.
+    let second = {
+        let pool = pool.clone();
+        tokio::spawn(async move {
+            let mut tx = pool.begin().await.unwrap();
+            compliance::insert_minimal_patrol(&mut tx, c, cst(2026, 12, 1, 9, 0), true, 1000.0)
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    first.commit().await.unwrap();
+    second.await.unwrap();
+    assert_eq!(
+        chief_quarters(&pool).await,
+        [(c, date(2026, 10, 1), 1 << 8 | 1 << 9)]
+    );
+}

@@ -265,6 +265,27 @@ async fn uploads_survive_the_database_going_away_and_coming_back() {
         counters_off.is_empty(),
         "chief_weeks disagree: {counters_off:?}"
     );
+    // And the quarters' week masks agree with the chief-weeks.
+    let masks_off: Vec<(i64, chrono::NaiveDate, i32, i32)> = sqlx::query_as(
+        "SELECT coalesce(q.chief_id, w.chief_id), coalesce(q.quarter_start, w.quarter_start),
+                coalesce(q.valid_weeks, 0), coalesce(w.mask, 0)
+           FROM chief_quarters q
+           FULL JOIN (
+               SELECT chief_id, qs AS quarter_start, bit_or(1 << ((week_start + 3 - qs) / 7)) AS mask
+                 FROM (SELECT chief_id, week_start,
+                              date_trunc('quarter', (week_start + 3)::timestamp)::date AS qs
+                         FROM chief_weeks WHERE valid_patrols > 0) cw
+                GROUP BY chief_id, qs
+           ) w ON w.chief_id = q.chief_id AND w.quarter_start = q.quarter_start
+          WHERE coalesce(q.valid_weeks, 0) <> coalesce(w.mask, 0)",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert!(
+        masks_off.is_empty(),
+        "chief_quarters disagree: {masks_off:?}"
+    );
     eprintln!(
         "database loss: {} uploads, {} answered 2xx, {failed} failed while it was away",
         log.len(),
