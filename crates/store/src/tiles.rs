@@ -116,12 +116,15 @@ type ChiefRow = (
     Vec<NaiveDate>,
 );
 
-/// The week's status of every reach of the scope that has a chief assigned
-/// during that week: the best status of its chiefs. Reaches not in the
-/// result are `unassigned`.
+/// The week's status of every reach of the scope in `tile` that has a chief
+/// assigned during that week: the best status of its chiefs. Reaches not in
+/// the result are `unassigned`. Only the tile's reaches (the same `&&` test
+/// as the tile query's): a county office's tile would otherwise decide the
+/// status of every reach of the county for the two or three it shows.
 pub async fn reach_statuses(
     pool: &PgPool,
     town_id: Option<i64>,
+    tile: TileId,
     week: IsoWeek,
     now: DateTime<Utc>,
 ) -> crate::Result<Vec<ReachStatus>> {
@@ -132,6 +135,8 @@ pub async fn reach_statuses(
                 COALESCE(array_agg(e.to_date) FILTER (WHERE e.id IS NOT NULL), '{}')
          FROM assignments a
          JOIN chiefs c ON c.id = a.chief_id
+         JOIN reaches r ON r.id = a.reach_id
+           AND r.geom && ST_Transform(ST_TileEnvelope($4::int, $5::int, $6::int), 4326)
          LEFT JOIN chief_weeks cw ON cw.chief_id = c.id AND cw.week_start = $2
          LEFT JOIN exemptions e ON e.chief_id = c.id AND e.from_date <= $3 AND e.to_date >= $2
          WHERE a.from_date <= $3 AND (a.to_date IS NULL OR a.to_date >= $2)
@@ -142,6 +147,9 @@ pub async fn reach_statuses(
     .bind(town_id)
     .bind(week.monday())
     .bind(week.sunday())
+    .bind(i32::from(tile.z))
+    .bind(i64::from(tile.x))
+    .bind(i64::from(tile.y))
     .fetch_all(pool)
     .await?;
     let mut best: BTreeMap<i64, ReachStatus> = BTreeMap::new();
@@ -255,7 +263,7 @@ pub async fn tile(
     scope: TileScope,
     now: DateTime<Utc>,
 ) -> crate::Result<Vec<u8>> {
-    let statuses = reach_statuses(pool, scope.town_id, week, now).await?;
+    let statuses = reach_statuses(pool, scope.town_id, tile, week, now).await?;
     let mut tx = pool.begin().await?;
     sqlx::query(STATEMENT_TIMEOUT).execute(&mut *tx).await?;
     let bytes: Vec<u8> = sqlx::query_scalar(TILE_SQL)

@@ -25,7 +25,9 @@
 //! empty tile) and 304 are successes; anything else is an error.
 //!
 //! Usage: `tileload SERVER_BIN [--villages 300] [--weeks 52] [--clients 16]
-//! [--seconds 30]`. Exits 1 on any error.
+//! [--seconds 30] [--keep]`; `--keep` only generates the county and keeps
+//! the database (its URL is printed), to look at plans. Exits 1 on any
+//! error.
 
 use chrono::{DateTime, Duration as Span, Utc};
 use domain::synth::{Gait, Rng};
@@ -58,6 +60,8 @@ struct Args {
     weeks: usize,
     clients: usize,
     seconds: u64,
+    /// Generate, print the database URL and keep it (no load).
+    keep: bool,
 }
 
 fn args() -> Result<Args, String> {
@@ -67,6 +71,7 @@ fn args() -> Result<Args, String> {
         weeks: 52,
         clients: 16,
         seconds: 30,
+        keep: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -81,6 +86,7 @@ fn args() -> Result<Args, String> {
             "--weeks" => args.weeks = number("--weeks")? as usize,
             "--clients" => args.clients = number("--clients")? as usize,
             "--seconds" => args.seconds = number("--seconds")?,
+            "--keep" => args.keep = true,
             bin if !bin.starts_with('-') && args.server_bin.is_empty() => {
                 args.server_bin = bin.to_owned()
             }
@@ -89,7 +95,7 @@ fn args() -> Result<Args, String> {
     }
     if args.server_bin.is_empty() {
         return Err("usage: tileload SERVER_BIN [--villages 300] [--weeks 52] \
-                    [--clients 16] [--seconds 30]"
+                    [--clients 16] [--seconds 30] [--keep]"
             .into());
     }
     Ok(args)
@@ -265,14 +271,20 @@ fn patrol_starts(c: usize, week: IsoWeek, now: DateTime<Utc>) -> Vec<DateTime<Ut
         .enumerate()
         .map(|(k, day)| {
             // 08:00–17:00 CST is 00:00–09:00 UTC; two walks of a day apart.
-            week.start_utc() + Span::days(day) + Span::minutes(k as i64 * 150 + rng.below(420) as i64)
+            week.start_utc()
+                + Span::days(day)
+                + Span::minutes(k as i64 * 150 + rng.below(420) as i64)
         })
         .filter(|&start| start + Span::hours(1) < now)
         .collect()
 }
 
 /// Builds the county; answers the chiefs, the towns' ids and the weeks.
-async fn generate(pool: &sqlx::PgPool, args: &Args, now: DateTime<Utc>) -> (Vec<i64>, Vec<IsoWeek>) {
+async fn generate(
+    pool: &sqlx::PgPool,
+    args: &Args,
+    now: DateTime<Utc>,
+) -> (Vec<i64>, Vec<IsoWeek>) {
     let towns = args.villages.div_ceil(VILLAGES_PER_TOWN);
     let mut town_ids = vec![];
     for t in 0..towns {
@@ -315,7 +327,10 @@ async fn generate(pool: &sqlx::PgPool, args: &Args, now: DateTime<Utc>) -> (Vec<
     let today = domain::time::cst_date(now);
     let mut chiefs = vec![];
     for (id, town_id, code) in rows {
-        let town = town_ids.iter().position(|&t| t == town_id).expect("a county town");
+        let town = town_ids
+            .iter()
+            .position(|&t| t == town_id)
+            .expect("a county town");
         let n: usize = code[1..].parse().expect("V<n>");
         let upload = store::patrols::upload_chief(pool, id).await.expect("chief");
         let reaches = store::patrols::assigned_reaches(pool, &upload, today)
@@ -344,7 +359,8 @@ async fn generate(pool: &sqlx::PgPool, args: &Args, now: DateTime<Utc>) -> (Vec<
                         for (k, start) in patrol_starts(c, week, now).into_iter().enumerate() {
                             let seed = ((c * 1000 + wi) * 4 + k) as u64;
                             valid += usize::from(
-                                store_patrol(&pool, &chiefs[c], uploaded_by, start, seed, now).await,
+                                store_patrol(&pool, &chiefs[c], uploaded_by, start, seed, now)
+                                    .await,
                             );
                             stored += 1;
                         }
@@ -360,7 +376,12 @@ async fn generate(pool: &sqlx::PgPool, args: &Args, now: DateTime<Utc>) -> (Vec<
         stored += s;
         valid += v;
     }
-    sqlx::query("ANALYZE").execute(pool).await.expect("analyze");
+    // What autovacuum would have done over the year: statistics, and the
+    // visibility map that lets the ETag's count read the week index alone.
+    sqlx::query("VACUUM ANALYZE")
+        .execute(pool)
+        .await
+        .expect("vacuum");
     println!(
         "county: {towns} towns, {} villages, {stored} patrols ({valid} valid) over {} weeks",
         chiefs.len(),
@@ -525,7 +546,11 @@ async fn run_client(
                     .map(str::to_owned);
                 match r.bytes().await {
                     Ok(body) if matches!(status, 200 | 204 | 304) => {
-                        tally.by_status.entry(status).or_default().push(sent.elapsed());
+                        tally
+                            .by_status
+                            .entry(status)
+                            .or_default()
+                            .push(sent.elapsed());
                         tally.bytes += body.len() as u64;
                         if let Some(etag) = etag
                             && etags.insert(path.clone(), etag).is_none()
@@ -604,6 +629,11 @@ async fn main() {
     let generating = Instant::now();
     let (town_ids, weeks) = generate(db.pool(), &args, now).await;
     println!("generated in {:.0} s", generating.elapsed().as_secs_f64());
+    if args.keep {
+        println!("kept: DATABASE_URL={}", db.url());
+        std::mem::forget(db);
+        return;
+    }
 
     let (server, base) = start_server(&args.server_bin, db.url()).await;
     let http = reqwest::Client::new();
@@ -699,7 +729,11 @@ async fn main() {
         elapsed,
     );
     let tiles_built = tally.by_status.get(&200).map_or(0, Vec::len).max(1) as f64;
-    for (status, what) in [(200, "200 tile"), (204, "204 empty"), (304, "304 revalidated")] {
+    for (status, what) in [
+        (200, "200 tile"),
+        (204, "204 empty"),
+        (304, "304 revalidated"),
+    ] {
         if let Some(l) = tally.by_status.get_mut(&status) {
             let kb = (status == 200).then(|| tally.bytes as f64 / tiles_built / 1000.0);
             row(&format!("… {what}"), l, 0, kb, elapsed);
