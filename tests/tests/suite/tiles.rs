@@ -329,11 +329,43 @@ async fn street_level_tiles_draw_a_noisy_walk_within_the_gps_noise_with_few_vert
                     .fold(f64::INFINITY, f64::min)
             })
             .fold(0.0, f64::max);
-        assert!(worst < 10.0, "z{z}: a recorded point {worst:.1} m off the drawn line");
+        assert!(
+            worst < 10.0,
+            "z{z}: a recorded point {worst:.1} m off the drawn line"
+        );
         assert!(
             vertices * 5 < inside.len(),
             "z{z}: {vertices} vertices for {} recorded points",
             inside.len()
         );
     }
+
+    // Built tiles are kept by ETag: another patrol of the week is a new
+    // version, so the same tile asked again is built again and shows it.
+    let later = started + Duration::hours(1);
+    let (status, second) = send(
+        server
+            .client
+            .post(server.url("/api/v1/patrols"))
+            .bearer_auth(&chief)
+            .header("content-type", "application/gpx+xml")
+            .body(gpx(&walk(&demo_reach(1), later, 3.0, 1, 4.0))),
+    )
+    .await;
+    assert_eq!(status, 201, "{second}");
+    let (x, y) = tile_of(mid[0], mid[1], 15);
+    let response = get_tile(
+        &server,
+        &format!("/tiles/15/{x}/{y}.mvt?week={week}"),
+        Some(&admin),
+        None,
+    )
+    .await;
+    let tile = Tile::decode(response.bytes().await.unwrap().as_ref()).unwrap();
+    let layer = tile.layers.iter().find(|l| l.name == "patrols").unwrap();
+    let mut ids: Vec<String> = features(layer).iter().map(|f| f["id"].clone()).collect();
+    ids.sort();
+    let mut expected = vec![patrol["id"].to_string(), second["id"].to_string()];
+    expected.sort();
+    assert_eq!(ids, expected);
 }
