@@ -14,7 +14,7 @@ DATA_DIR ?= $(or $(RIVERCHIEF_DATA_DIR),.riverchief)
 TEST_PG_DIR := $(or $(CARGO_TARGET_DIR),target)/test-pg
 
 .DEFAULT_GOAL := help
-.PHONY: help deps run test test-rust test-browser lint fmt bench loadtest fuzz test-db-stop clean-data
+.PHONY: help deps run test test-rust test-browser lint fmt bench loadtest tileload fuzz test-db-stop clean-data
 
 help:
 	@echo "make run           install what is missing, then serve the demo town on http://127.0.0.1:8080"
@@ -23,6 +23,7 @@ help:
 	@echo "make fmt           format the code"
 	@echo "make bench         criterion benches and the upload load test (tests/load/run)"
 	@echo "make loadtest      mixed load: 32 clients for 60 s on the release server (tests/load/mixed)"
+	@echo "make tileload      z14 tiles of a county (300 villages, a year of patrols): 16 clients for 30 s (tests/load/tiles)"
 	@echo "make fuzz          fuzz each track reader and the import document for FUZZ_SECONDS (default 600) s; needs nightly and cargo-fuzz"
 	@echo "make deps          install system and npm dependencies (.ci/install-deps.sh)"
 	@echo "make test-db-stop  stop the shared test PostgreSQL in $(TEST_PG_DIR)"
@@ -78,6 +79,12 @@ bench:
 # for 60 s against the release server; figures in BENCHMARKS.md.
 loadtest:
 	tests/load/mixed
+
+# Issue #6's county scale: 300 villages with a year of patrols, 16 map
+# clients on z14 tiles for 30 s, then the raw ST_AsMVT query for the same
+# tiles; figures in BENCHMARKS.md.
+tileload:
+	tests/load/tiles
 
 # One target after another, each for FUZZ_SECONDS. Corpora (seeded from the
 # fixtures, grown by libFuzzer) stay in crates/domain/fuzz/corpus/, crashes

@@ -1,11 +1,14 @@
 // Browser tests of the web pages against a real server with the demo town
-// 牛栏江镇: the town head's map, the chief's phone page (a patrol recorded with
-// a faked GPS, stored in IndexedDB and uploaded) and the office board.
-// Screenshots go to artifacts/ (gitignored).
+// 牛栏江镇 and its season: the town head's map, the chief's phone page (a
+// patrol recorded with a faked GPS, stored in IndexedDB and uploaded), the
+// office board and the assessment. Real parts: page.route only watches
+// requests or simulates a network fault; what the pages do is checked on
+// the server. Screenshots go to artifacts/ (gitignored).
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { currentQuarter, isoWeekOf, shiftWeek } from '../../map-ui/js/time.js';
+import { currentQuarter, isoWeekOf, shiftWeek, weekRange } from '../../map-ui/js/time.js';
+import { OPEN_ISSUE_STATUSES, asList, bestStatus } from '../../map-ui/js/status.js';
 import { ARTIFACTS, launch, login, newPage, shot } from './lib/browser.js';
 import { startServer } from './lib/server.js';
 
@@ -121,68 +124,84 @@ describe('town head map /', () => {
     await context.close();
   });
 
-  test('colours reaches by weekly status, draws tracks and issues (endpoints served by the test)', async () => {
-    // The UI logic on fixed data: compliance, patrols and issues are answered here,
-    // whatever the server has, so the colours and counts are known.
-    const { context, page } = await newPage(browser, { viewport: { width: 1280, height: 800 } });
+  test('colours reaches by the server\'s weekly status, draws its tracks and issues (GeoJSON when /tiles is unreachable)', async () => {
+    // Real data: the demo season's patrols and two problems reported here.
+    // The only route cuts /tiles off as a network fault would, so the map
+    // takes the GeoJSON path (the vector tiles test covers the other).
     const token = await apiToken(TOWN_HEAD);
     const reaches = (await apiGet('/api/v1/reaches', token)).body.features;
     const lineOf = (code) => reaches.find((f) => f.properties.code === code).geometry.coordinates.flat();
-    const week = isoWeekOf(Date.now());
-    const statuses = { 1: 'compliant', 2: 'pending', 3: 'missed', 4: 'exempt' };
-    const compliance = {
-      week,
-      chiefs: Array.from({ length: 17 }, (_, i) => ({ chief_id: i + 1, status: statuses[i + 1] || (i === 16 ? 'compliant' : 'pending'), valid_patrols: i === 0 ? 1 : 0 })),
+    // The latest week of the season with valid and invalid patrols (the
+    // current one may have none yet).
+    let week = isoWeekOf(Date.now());
+    let weekPatrols = [];
+    for (let back = 0; back < 14; back++, week = shiftWeek(week, -1)) {
+      weekPatrols = asList((await apiGet(`/api/v1/patrols?week=${week}`, token)).body, 'patrols');
+      if (weekPatrols.some((p) => p.valid) && weekPatrols.some((p) => !p.valid)) break;
+    }
+    assert.ok(weekPatrols.some((p) => p.valid) && weekPatrols.some((p) => !p.valid), `a week of the demo season with valid and invalid patrols (${week})`);
+    const compliance = (await apiGet(`/api/v1/compliance?week=${week}`, token)).body;
+    const statusOf = new Map(asList(compliance, 'chiefs').map((c) => [c.chief_id ?? c.id, c.status]));
+    const chiefs = (await apiGet('/api/v1/chiefs', token)).body;
+    const expected = {};
+    for (const f of reaches) {
+      const own = chiefs.filter((c) => c.level !== 'town' && (c.reach_ids || []).includes(f.properties.id));
+      expected[f.properties.code] = bestStatus(own.map((c) => statusOf.get(c.id) || 'unknown'));
+    }
+    const office = await apiToken(ADMIN);
+    const report = async (coordinates, description) => {
+      const r = await fetch(`${server.url}/api/v1/issues`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${office}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ category: 'floating_garbage', description, location: { type: 'Point', coordinates } }),
+      });
+      assert.equal(r.status, 201);
+      return r.json();
     };
-    const started = new Date(Date.now() - 2 * 3600_000).toISOString();
-    const patrols = [
-      { id: 7001, chief_id: 1, started_at: started, valid: true, length_m: 2100, duration_s: 1500, coverage: 0.92, reasons: [], reaches: [{ reach_id: 1, coverage: 0.92 }] },
-      { id: 7002, chief_id: 2, started_at: started, valid: false, length_m: 400, duration_s: 300, coverage: 0.1, reasons: ['too_short', 'low_coverage'], reaches: [{ reach_id: 2, coverage: 0.1 }] },
-    ];
-    const track = (id, code, n) => ({ type: 'Feature', properties: { id }, geometry: { type: 'LineString', coordinates: lineOf(code).slice(0, n).map(([x, y]) => [x + 0.0003, y - 0.0003]) } });
-    const issues = [
-      { id: 11, status: 'reported', category: 'floating_garbage', description: '漂浮垃圾', location: { type: 'Point', coordinates: lineOf('NLJ-06')[5] }, village_id: 6, level: 'village', created_at: started },
-      { id: 12, status: 'in_progress', category: 'sewage', description: '排污口', location: { type: 'Point', coordinates: lineOf('NLJ-09')[10] }, village_id: 9, level: 'town', created_at: started },
-      { id: 13, status: 'closed', category: 'other', description: '', location: { type: 'Point', coordinates: lineOf('NLJ-12')[3] }, village_id: 12, level: 'village', created_at: started },
-    ];
-    await page.route((url) => url.pathname === '/api/v1/compliance', (route) => route.fulfill({ json: compliance }));
-    await page.route((url) => url.pathname === '/api/v1/issues', (route) => route.fulfill({ json: issues }));
-    await page.route((url) => url.pathname === '/api/v1/patrols', (route) => route.fulfill({ json: patrols }));
-    await page.route((url) => /^\/api\/v1\/patrols\/700[12](\/track)?$/.test(url.pathname), (route) => {
-      const [, id, sub] = new URL(route.request().url()).pathname.match(/(700[12])(\/track)?$/);
-      if (sub) return route.fulfill({ json: id === '7001' ? track(7001, 'NLJ-01', 26) : track(7002, 'NLJ-02', 6) });
-      return route.fulfill({ json: patrols.find((p) => String(p.id) === id) });
+    const open = await report(lineOf('NLJ-06')[5], '浏览器测试：地图上的漂浮垃圾');
+    const closed = await report(lineOf('NLJ-12')[3], '浏览器测试：已驳回');
+    const rejected = await fetch(`${server.url}/api/v1/issues/${closed.id}/transitions`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${office}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ action: 'reject', note: '浏览器测试：不是问题' }),
     });
-    await page.route((url) => url.pathname === '/api/v1/stats', (route) => route.fulfill({ json: { patrols: 2, valid_patrols: 1, km_patrolled: 2.5 } }));
-    await page.route((url) => url.pathname.startsWith('/tiles/'), (route) => route.fulfill({ status: 404, body: '' }));
+    assert.equal(rejected.status, 200);
+    const openIssues = asList((await apiGet('/api/v1/issues', token)).body, 'issues').filter((i) => OPEN_ISSUE_STATUSES.includes(i.status));
 
-    await page.goto(`${server.url}/`);
+    const { context, page } = await newPage(browser, { viewport: { width: 1280, height: 800 } });
+    await page.route((url) => url.pathname.startsWith('/tiles/'), (route) => route.abort('connectionrefused'));
+    await page.goto(`${server.url}/?week=${week}`);
     await login(page, ...TOWN_HEAD);
-    await page.waitForFunction(() => window.rcMap?.loaded() && window.rcMap.queryRenderedFeatures({ layers: ['patrols'] }).length > 0, null, { timeout: 30_000 });
+    assert.equal(await page.evaluate(() => window.rcOverlay.mode), 'geojson');
+    await page.waitForFunction(() => window.rcMap?.loaded()
+      && window.rcMap.queryRenderedFeatures({ layers: ['patrols'] }).length > 0
+      && window.rcMap.queryRenderedFeatures({ layers: ['patrols-invalid'] }).length > 0, null, { timeout: 60_000 });
     const rendered = await page.evaluate(() => {
-      const byId = {};
-      for (const f of window.rcMap.queryRenderedFeatures({ layers: ['reaches'] })) byId[f.properties.code] = f.properties.status;
+      const byCode = {};
+      for (const f of window.rcMap.queryRenderedFeatures({ layers: ['reaches'] })) byCode[f.properties.code] = f.properties.status;
       return {
-        byId,
-        patrols: window.rcMap.queryRenderedFeatures({ layers: ['patrols'] }).length,
-        invalid: window.rcMap.queryRenderedFeatures({ layers: ['patrols-invalid'] }).length,
-        issues: [...new Set(window.rcMap.queryRenderedFeatures({ layers: ['issues'] }).map((f) => f.properties.id))].sort(),
+        byCode,
+        patrols: [...new Set(window.rcMap.queryRenderedFeatures({ layers: ['patrols'] }).map((f) => f.properties.id))],
+        invalid: [...new Set(window.rcMap.queryRenderedFeatures({ layers: ['patrols-invalid'] }).map((f) => f.properties.id))],
+        issues: [...new Set(window.rcMap.queryRenderedFeatures({ layers: ['issues'] }).map((f) => f.properties.id))],
       };
     });
-    assert.equal(rendered.byId['NLJ-01'], 'compliant');
-    assert.equal(rendered.byId['NLJ-02'], 'pending');
-    assert.equal(rendered.byId['NLJ-03'], 'missed');
-    assert.equal(rendered.byId['NLJ-04'], 'exempt');
-    assert.ok(rendered.patrols > 0 && rendered.invalid > 0, 'valid and invalid tracks drawn');
-    assert.deepEqual(rendered.issues, [11, 12], 'open issues shown, the closed one not');
-    assert.equal(await page.textContent('#fig-compliant .value'), '2 / 17');
-    assert.equal(await page.textContent('#fig-open-issues .value'), '2');
-    assert.equal(await page.textContent('#fig-patrols .value'), '2');
-    assert.equal(await page.textContent('#fig-km .value'), '2.5 km');
-    assert.equal(await page.getAttribute('#chief-list li:first-child', 'data-status'), 'missed', 'overdue first');
+    assert.deepEqual(rendered.byCode, expected, `reach colours are the server's statuses for ${week}`);
+    const validity = new Map(weekPatrols.map((p) => [p.id, p.valid]));
+    for (const id of rendered.patrols) assert.equal(validity.get(id), true, `patrol ${id} drawn solid`);
+    for (const id of rendered.invalid) assert.equal(validity.get(id), false, `patrol ${id} drawn dashed`);
+    assert.ok(rendered.issues.includes(open.id), 'the open problem is on the map');
+    assert.ok(!rendered.issues.includes(closed.id), 'the closed one is not');
+    const counted = chiefs.filter((c) => (statusOf.get(c.id) || 'unknown') !== 'not_in_office');
+    const compliant = counted.filter((c) => statusOf.get(c.id) === 'compliant').length;
+    assert.equal(await page.textContent('#fig-compliant .value'), `${compliant} / ${counted.length}`);
+    assert.equal(await page.textContent('#fig-open-issues .value'), String(openIssues.length));
+    const range = weekRange(week);
+    const stats = await apiGet(`/api/v1/stats?from=${range.from}&to=${range.to}`, token);
+    assert.equal(await page.textContent('#fig-patrols .value'), String(stats.status === 200 ? stats.body.patrols : weekPatrols.length));
     assert.equal(await page.locator('#unavailable-note').count(), 0);
 
-    // The reach popup names the chief and the last patrol's coverage.
+    // The reach popup names the reach's chief.
     const point = await page.evaluate(() => {
       const f = window.rcOverlay.reaches.features.find((x) => x.properties.code === 'NLJ-01');
       const line = f.geometry.coordinates[0];
@@ -192,8 +211,7 @@ describe('town head map /', () => {
     });
     await page.mouse.click(point.x, point.y);
     await page.waitForSelector('#reach-popup');
-    await page.waitForFunction(() => /92%/.test(document.querySelector('#reach-popup')?.textContent || ''), null, { timeout: 10_000 });
-    assert.match(await page.textContent('#reach-popup'), /张建国/);
+    await page.waitForFunction(() => /张建国/.test(document.querySelector('#reach-popup')?.textContent || ''), null, { timeout: 10_000 });
     await shot(page, 'map-week');
     assert.deepEqual(page.errors, []);
     await context.close();
@@ -337,19 +355,13 @@ describe('chief page /chief', () => {
     shared.body = posts[1].body;
     shared.key = record.idempotency_key;
     shared.token = token;
-    if (posts[1].status === 404 || posts[1].status === 405) {
-      // POST /api/v1/patrols is not on this server yet: the patrol is kept, the error shown.
-      assert.equal(record.state, 'rejected');
-      assert.ok(await page.isVisible('.outbox-item .notice'));
-    } else {
-      assert.ok([200, 201].includes(posts[1].status), `upload answered ${posts[1].status}: ${posts[1].response}`);
-      assert.equal(record.state, 'uploaded');
-      assert.equal(record.server?.valid, true, `reasons: ${JSON.stringify(record.server?.reasons)}`);
-      // The page reloads the week's status after the upload (unless the walk began last week).
-      if (isoWeekOf(ms[0]) === isoWeekOf(Date.now())) {
-        await page.waitForFunction(() => document.getElementById('week-status').textContent === '已巡河', null, { timeout: 10_000 });
-        await page.waitForSelector('#history .history-item');
-      }
+    assert.ok([200, 201].includes(posts[1].status), `upload answered ${posts[1].status}: ${posts[1].response}`);
+    assert.equal(record.state, 'uploaded');
+    assert.equal(record.server?.valid, true, `reasons: ${JSON.stringify(record.server?.reasons)}`);
+    // The page reloads the week's status after the upload (unless the walk began last week).
+    if (isoWeekOf(ms[0]) === isoWeekOf(Date.now())) {
+      await page.waitForFunction(() => document.getElementById('week-status').textContent === '已巡河', null, { timeout: 10_000 });
+      await page.waitForSelector('#history .history-item');
     }
     await page.waitForTimeout(300);
     await shot(page, 'chief-uploaded');
@@ -377,7 +389,7 @@ describe('chief page /chief', () => {
     assert.equal((await again.json()).id, id);
   });
 
-  test('uploads a GPX file from another app with its content type', async (t) => {
+  test('uploads a GPX file from another app with its content type', async () => {
     const { context, page } = await newPage(browser, PHONE);
     const posts = [];
     await page.route('**/api/v1/patrols*', async (route) => {
@@ -405,8 +417,8 @@ describe('chief page /chief', () => {
     assert.match(posts[0].headers['idempotency-key'], UUID);
     assert.match(posts[0].url, /[?&]coords=gcj02/);
     assert.equal(posts[0].body, gpx);
-    if (posts[0].status === 404 || posts[0].status === 405) t.diagnostic(`POST /api/v1/patrols answered ${posts[0].status}: kept for later`);
-    else assert.ok([200, 201].includes(posts[0].status), `answered ${posts[0].status}`);
+    assert.ok([200, 201].includes(posts[0].status), `answered ${posts[0].status}`);
+    assert.equal(fileRecord.state, 'uploaded');
     assert.deepEqual(page.errors, []);
     await context.close();
   });
@@ -420,9 +432,13 @@ describe('problem report from the chief page', () => {
     await page.route((url) => url.pathname === '/api/v1/issues', async (route) => {
       const req = route.request();
       if (req.method() !== 'POST') return route.continue();
-      posts.push({ headers: req.headers(), body: req.postDataBuffer() });
-      // Answered here: the test is about what the page sends.
-      return route.fulfill({ status: 201, json: { id: 4242, status: 'reported' } });
+      // Watched on its way to the server, which answers it.
+      const entry = { headers: req.headers(), body: req.postDataBuffer() };
+      posts.push(entry);
+      const response = await route.fetch();
+      entry.status = response.status();
+      entry.response = await response.json();
+      return route.fulfill({ response });
     });
     await page.goto(`${server.url}/chief`);
     await login(page, ...CHIEF);
@@ -442,8 +458,10 @@ describe('problem report from the chief page', () => {
     await page.waitForSelector('#issue-photo-preview:not([hidden])');
     await page.click('#issue-submit');
     await page.waitForSelector('#issue-message .notice-ok');
-    assert.match(await page.textContent('#issue-message'), /4242/);
     assert.equal(posts.length, 1);
+    assert.equal(posts[0].status, 201, JSON.stringify(posts[0].response));
+    const id = posts[0].response.id;
+    assert.match(await page.textContent('#issue-message'), new RegExp(`${id}`));
     assert.match(posts[0].headers['content-type'], /^multipart\/form-data; boundary=/);
     const body = posts[0].body.toString('latin1');
     assert.match(body, /name="category"\r\n\r\nfloating_garbage\r\n/);
@@ -452,6 +470,14 @@ describe('problem report from the chief page', () => {
     assert.deepEqual(location, { type: 'Point', coordinates: here });
     assert.match(body, /name="photos"; filename="photo-\d+\.jpg"\r\nContent-Type: image\/jpeg/);
     assert.ok(body.includes('\xff\xd8\xff'), 'the photo is a JPEG');
+    // The server keeps what was sent.
+    const stored = await apiGet(`/api/v1/issues/${id}`, await apiToken(ADMIN));
+    assert.equal(stored.status, 200);
+    assert.equal(stored.body.status, 'reported');
+    assert.equal(stored.body.category, 'floating_garbage');
+    assert.equal(stored.body.description, '桥下有漂浮垃圾');
+    assert.deepEqual(stored.body.location?.coordinates, here);
+    assert.equal(stored.body.photos?.length, 1, JSON.stringify(stored.body.photos));
     await shot(page, 'chief-issue');
     assert.deepEqual(page.errors, []);
     await context.close();
@@ -459,36 +485,59 @@ describe('problem report from the chief page', () => {
 });
 
 describe('office /office', () => {
-  test('issue board with lifecycle actions, roster and exemptions (issues served by the test)', async () => {
+  test('issue board with the server\'s issues and their actions; assigning one changes it on the server; roster and exemptions', async () => {
+    const token = await apiToken(ADMIN);
+    const reaches = (await apiGet('/api/v1/reaches', token)).body.features;
+    const lineOf = (code) => reaches.find((f) => f.properties.code === code).geometry.coordinates.flat();
+    const post = async (path, body) => {
+      const r = await fetch(`${server.url}${path}`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      const json = await r.json();
+      assert.ok([200, 201].includes(r.status), `${path}: ${r.status} ${JSON.stringify(json)}`);
+      return json;
+    };
+    const report = (category, description, code) => post('/api/v1/issues', { category, description, location: { type: 'Point', coordinates: lineOf(code)[7] } });
+    const move = async (id, ...actions) => {
+      for (const action of actions) await post(`/api/v1/issues/${id}/transitions`, { action });
+    };
+    // Three problems in three states, through the API as the office would.
+    const fresh = await report('floating_garbage', '浏览器测试：桥下漂浮垃圾', 'NLJ-03');
+    const working = await report('sewage', '浏览器测试：排污口', 'NLJ-04');
+    await move(working.id, 'assign', 'start');
+    const done = await report('sand_mining', '浏览器测试：采砂', 'NLJ-05');
+    await move(done.id, 'assign', 'start', 'resolve');
+    const onServer = asList((await apiGet('/api/v1/issues', token)).body, 'issues');
+
     const { context, page } = await newPage(browser, { viewport: { width: 1280, height: 800 } });
-    const transitions = [];
-    const at = new Date(Date.now() - 3600_000).toISOString();
-    const issues = [
-      { id: 901, status: 'reported', category: 'floating_garbage', description: '桥下漂浮垃圾', location: { type: 'Point', coordinates: [103.03, 25.23] }, village_id: 1, reach_id: 1, level: 'village', source: 'patrol', created_at: at },
-      { id: 902, status: 'in_progress', category: 'sewage', description: '排污口', location: { type: 'Point', coordinates: [103.05, 25.25] }, village_id: 2, level: 'village', source: 'public', assignee_id: 2, created_at: at, overdue: true },
-      { id: 903, status: 'resolved', category: 'sand_mining', description: '', location: { type: 'Point', coordinates: [103.07, 25.27] }, village_id: 3, level: 'town', source: 'staff', created_at: at },
-    ];
-    await page.route((url) => url.pathname === '/api/v1/issues', (route) => route.fulfill({ json: issues }));
-    await page.route((url) => /^\/api\/v1\/issues\/\d+\/transitions$/.test(url.pathname), (route) => {
-      const body = JSON.parse(route.request().postData());
-      transitions.push(body);
-      const id = Number(route.request().url().match(/issues\/(\d+)/)[1]);
-      const issue = issues.find((i) => i.id === id);
-      return route.fulfill({ json: { ...issue, status: 'assigned', assignee_id: body.assignee_id } });
-    });
     await page.goto(`${server.url}/office`);
     await login(page, ...ADMIN);
     assert.equal(await page.locator('#board .column').count(), 5);
-    assert.equal(await page.locator('#board .issue-card').count(), 3);
-    const card = page.locator('.issue-card[data-issue-id="901"]');
+    const cards = await page.locator('#board .issue-card').evaluateAll((cs) => cs.map((c) => Number(c.dataset.issueId)).sort((a, b) => a - b));
+    assert.deepEqual(cards, onServer.map((i) => i.id).sort((a, b) => a - b), 'a card per issue on the server');
+    for (const [issue, status] of [[fresh, 'reported'], [working, 'in_progress'], [done, 'resolved']]) {
+      assert.equal(await page.locator(`.column[data-status="${status}"] .issue-card[data-issue-id="${issue.id}"]`).count(), 1, `#${issue.id} under ${status}`);
+    }
+    const card = page.locator(`.issue-card[data-issue-id="${fresh.id}"]`);
     assert.deepEqual(await card.locator('button').evaluateAll((bs) => bs.map((b) => b.dataset.action)), ['assign', 'escalate', 'reject']);
-    assert.deepEqual(await page.locator('.issue-card[data-issue-id="903"] button').evaluateAll((bs) => bs.map((b) => b.dataset.action)), ['verify', 'reopen']);
+    assert.deepEqual(await page.locator(`.issue-card[data-issue-id="${done.id}"] button`).evaluateAll((bs) => bs.map((b) => b.dataset.action)), ['verify', 'reopen', 'reject']);
     await shot(page, 'office-board');
-    await card.locator('select').selectOption('1');
+    // To the village's chief, with a note.
+    const chiefs = (await apiGet('/api/v1/chiefs', token)).body;
+    const villageChief = chiefs.find((c) => c.level === 'village' && c.village_id === fresh.village_id);
+    assert.ok(villageChief, `a chief for village ${fresh.village_id}`);
+    await card.locator('select').selectOption(String(villageChief.id));
     await card.locator('input').fill('请本周内清理');
     await card.locator('button[data-action="assign"]').click();
-    await page.waitForSelector('.column[data-status="assigned"] .issue-card[data-issue-id="901"]');
-    assert.deepEqual(transitions, [{ action: 'assign', note: '请本周内清理', assignee_id: 1 }]);
+    await page.waitForSelector(`.column[data-status="assigned"] .issue-card[data-issue-id="${fresh.id}"]`);
+    const after = (await apiGet(`/api/v1/issues/${fresh.id}`, token)).body;
+    assert.equal(after.status, 'assigned', 'the server has the issue assigned');
+    assert.equal(after.assignee_id, villageChief.id);
+    const last = after.history.at(-1);
+    assert.equal(last?.action, 'assign', JSON.stringify(after));
+    assert.equal(last?.note, '请本周内清理');
 
     await page.click('#tab-roster');
     assert.equal(await page.locator('#roster tbody tr').count(), 17);
@@ -551,8 +600,17 @@ describe('vector tiles', () => {
     await page.waitForTimeout(1000);
     assert.ok(tileRequests.length > 1 && tileRequests.every((a) => a?.startsWith('Bearer ')), 'tiles are fetched with the token');
     // The chief test uploaded a patrol along NLJ-01 this week (unless the week just turned).
-    const patrols = await page.evaluate(() => window.rcMap.queryRenderedFeatures({ layers: ['patrols', 'patrols-invalid'] }).length);
-    t.diagnostic(`${patrols} patrol features from tiles`);
+    // Each drawn track is a patrol of the week with its id and validity (the
+    // popup and the dashed line need both).
+    const drawn = await page.evaluate(() => window.rcMap.queryRenderedFeatures({ layers: ['patrols', 'patrols-invalid'] })
+      .map((f) => ({ id: f.properties.id, valid: f.properties.valid, layer: f.layer.id })));
+    const weekPatrols = asList((await apiGet(`/api/v1/patrols?week=${isoWeekOf(Date.now())}`, token)).body, 'patrols');
+    const validity = new Map(weekPatrols.map((p) => [p.id, p.valid]));
+    for (const f of drawn) {
+      assert.equal(f.valid, validity.get(f.id), `patrol ${f.id} from the tiles has the server's validity`);
+      assert.equal(f.layer, f.valid ? 'patrols' : 'patrols-invalid');
+    }
+    t.diagnostic(`${drawn.length} patrol features from tiles, ${weekPatrols.length} patrols this week`);
     await shot(page, 'map-tiles');
     assert.deepEqual(page.errors, []);
     await context.close();

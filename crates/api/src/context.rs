@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::limits::RateLimiter;
 use crate::metrics::Metrics;
+use crate::tiles::TileCache;
 
 /// Server configuration as plain data.
 #[derive(Debug, Clone)]
@@ -76,6 +77,8 @@ pub struct ApiContext {
     /// Anonymous Open311 posts per client address.
     pub open311_limiter: Arc<RateLimiter>,
     pub metrics: Arc<Metrics>,
+    /// Tiles built, by ETag: a town's many viewers of a week cost one build.
+    pub tile_cache: Arc<TileCache>,
 }
 
 impl ApiContext {
@@ -89,6 +92,7 @@ impl ApiContext {
                 Duration::from_secs(3600),
             )),
             metrics: Arc::new(Metrics::default()),
+            tile_cache: Arc::new(TileCache::new(crate::tiles::TILE_CACHE_BYTES)),
             config: Arc::new(config),
         }
     }

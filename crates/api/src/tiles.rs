@@ -5,7 +5,14 @@
 //!
 //! Tiles need the bearer token like every other API call: the web app adds
 //! it in MapLibre's `transformRequest` for URLs under `/tiles/`.
+//!
+//! Built tiles are kept in memory by their ETag ([`TileCache`]): the ETag
+//! covers the tile, the week, the caller's scope, whether the week is over
+//! and the version of every row a tile is made of, so an entry is valid for
+//! exactly as long as a client's `If-None-Match` with that ETag would be
+//! answered 304, and a changed week simply misses.
 
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -13,6 +20,8 @@ use chrono::Utc;
 use domain::time::IsoWeek;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::Mutex;
 use store::tiles::{TileId, TileIdError, TileScope};
 use utoipa::IntoParams;
 
@@ -27,6 +36,44 @@ pub const MVT_CONTENT_TYPE: &str = "application/vnd.mapbox-vector-tile";
 pub struct TileQuery {
     /// ISO week in CST, e.g. `2026-W48`; default the current week.
     pub week: Option<String>,
+}
+
+/// Memory for built tiles: 64 MB, some thousands of street-level tiles.
+pub const TILE_CACHE_BYTES: usize = 64 << 20;
+
+/// Built tiles by ETag, at most `capacity` bytes of them. Full, it starts
+/// over: simpler than an LRU, and a week's tiles come back within a build.
+pub struct TileCache {
+    capacity: usize,
+    inner: Mutex<(HashMap<String, Bytes>, usize)>,
+}
+
+impl TileCache {
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            capacity,
+            inner: Mutex::new((HashMap::new(), 0)),
+        }
+    }
+
+    pub fn get(&self, etag: &str) -> Option<Bytes> {
+        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        inner.0.get(etag).cloned()
+    }
+
+    pub fn put(&self, etag: String, tile: Bytes) {
+        let cost = etag.len() + tile.len();
+        if cost > self.capacity {
+            return;
+        }
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if inner.1 + cost > self.capacity {
+            *inner = (HashMap::new(), 0);
+        }
+        if inner.0.insert(etag, tile).is_none() {
+            inner.1 += cost;
+        }
+    }
 }
 
 /// The week asked for, or the current CST week.
@@ -124,7 +171,14 @@ pub async fn tile(
     if matches {
         return Ok((StatusCode::NOT_MODIFIED, common).into_response());
     }
-    let bytes = store::tiles::tile(&ctx.pool, id, week, scope, now).await?;
+    let bytes = match ctx.tile_cache.get(&etag) {
+        Some(bytes) => bytes,
+        None => {
+            let bytes = Bytes::from(store::tiles::tile(&ctx.pool, id, week, scope, now).await?);
+            ctx.tile_cache.put(etag, bytes.clone());
+            bytes
+        }
+    };
     if bytes.is_empty() {
         return Ok((StatusCode::NO_CONTENT, common).into_response());
     }
@@ -141,4 +195,26 @@ pub async fn tile(
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tile_cache_keeps_tiles_by_etag_within_its_capacity() {
+        let cache = TileCache::new(100);
+        cache.put("a".into(), Bytes::from_static(&[1; 40]));
+        cache.put("b".into(), Bytes::from_static(&[2; 40]));
+        assert_eq!(cache.get("a").unwrap().len(), 40);
+        assert_eq!(cache.get("c"), None);
+        // Full: it starts over with the new tile.
+        cache.put("c".into(), Bytes::from_static(&[3; 40]));
+        assert_eq!(cache.get("a"), None);
+        assert_eq!(cache.get("c").unwrap()[0], 3);
+        // Larger than the whole cache: not kept.
+        cache.put("d".into(), Bytes::from_static(&[4; 200]));
+        assert_eq!(cache.get("d"), None);
+        assert_eq!(cache.get("c").unwrap()[0], 3);
+    }
 }

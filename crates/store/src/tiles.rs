@@ -58,13 +58,21 @@ impl TileId {
     }
 
     /// How far a drawn track may stray from the recorded one: a pixel, but
-    /// never less than phone GPS noise (about 5 m, 0.00005°). Below that,
-    /// simplifying keeps every jitter of a 1 Hz track and a street-level
-    /// tile of a busy reach grows past 200 kB without showing anything more.
+    /// never less than [`TRACK_NOISE_DEG`]. Douglas–Peucker keeps every
+    /// point further than the tolerance from its chord, so below about twice
+    /// the GPS noise it keeps the noise itself: with 5 m a z15 tile of a
+    /// reach walked 108 times in a week was 150 kB of zigzags, with 8 m it
+    /// is 20 kB and looks the same.
     pub fn track_tolerance_deg(self) -> f64 {
-        self.pixel_deg().max(0.00005)
+        self.pixel_deg().max(TRACK_NOISE_DEG)
     }
 }
+
+/// Twice the position noise of a phone's GPS (σ ≈ 4 m), about 8 m, in
+/// degrees: the least simplification of a track on the map, and the
+/// tolerance of the stored map copy `patrols.track_simplified`, which thus
+/// holds no more points than any tile needs.
+pub const TRACK_NOISE_DEG: f64 = 0.00008;
 
 /// What of the town the caller may see on the map.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
@@ -108,12 +116,15 @@ type ChiefRow = (
     Vec<NaiveDate>,
 );
 
-/// The week's status of every reach of the scope that has a chief assigned
-/// during that week: the best status of its chiefs. Reaches not in the
-/// result are `unassigned`.
+/// The week's status of every reach of the scope in `tile` that has a chief
+/// assigned during that week: the best status of its chiefs. Reaches not in
+/// the result are `unassigned`. Only the tile's reaches (the same `&&` test
+/// as the tile query's): a county office's tile would otherwise decide the
+/// status of every reach of the county for the two or three it shows.
 pub async fn reach_statuses(
     pool: &PgPool,
     town_id: Option<i64>,
+    tile: TileId,
     week: IsoWeek,
     now: DateTime<Utc>,
 ) -> crate::Result<Vec<ReachStatus>> {
@@ -124,6 +135,8 @@ pub async fn reach_statuses(
                 COALESCE(array_agg(e.to_date) FILTER (WHERE e.id IS NOT NULL), '{}')
          FROM assignments a
          JOIN chiefs c ON c.id = a.chief_id
+         JOIN reaches r ON r.id = a.reach_id
+           AND r.geom && ST_Transform(ST_TileEnvelope($4::int, $5::int, $6::int), 4326)
          LEFT JOIN chief_weeks cw ON cw.chief_id = c.id AND cw.week_start = $2
          LEFT JOIN exemptions e ON e.chief_id = c.id AND e.from_date <= $3 AND e.to_date >= $2
          WHERE a.from_date <= $3 AND (a.to_date IS NULL OR a.to_date >= $2)
@@ -134,6 +147,9 @@ pub async fn reach_statuses(
     .bind(town_id)
     .bind(week.monday())
     .bind(week.sunday())
+    .bind(i32::from(tile.z))
+    .bind(i64::from(tile.x))
+    .bind(i64::from(tile.y))
     .fetch_all(pool)
     .await?;
     let mut best: BTreeMap<i64, ReachStatus> = BTreeMap::new();
@@ -189,8 +205,12 @@ pub async fn version(pool: &PgPool, town_id: Option<i64>, week: IsoWeek) -> crat
 /// The tile query. Candidates are found with `&&` against the tile envelope
 /// transformed to 4326, so the GiST indexes on the stored (4326) geometries
 /// are used; only the rows found are transformed to 3857 for encoding.
-/// Tracks are simplified to about a pixel (at least GPS noise, see
-/// [`TileId::track_tolerance_deg`]) and tracks shorter than a pixel are dropped: at z12 a 1 Hz hour-long walk becomes a few dozen vertices.
+/// Tracks are simplified to about a pixel (at least twice the GPS noise, see
+/// [`TileId::track_tolerance_deg`]) and tracks shorter than a pixel are
+/// dropped: at z12 a 1 Hz hour-long walk becomes a few dozen vertices. The
+/// stored map copy is already simplified to the noise (and not simplified
+/// again where the tolerance is the noise), so simplifying it whole is
+/// cheaper than clipping it to the tile first.
 const TILE_SQL: &str = "
 WITH env AS (
   SELECT ST_TileEnvelope($1::int, $2::int, $3::int) AS e3857,
@@ -215,7 +235,7 @@ r AS (
 p AS (
   SELECT p.id, p.chief_id, COALESCE(p.override_valid, p.valid) AS valid, p.coverage,
          to_char(p.started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS started_at,
-         ST_AsMVTGeom(ST_Transform(ST_Simplify(ST_ClipByBox2D(p.track_simplified, ST_Expand(env.e4326, $12 * 8)), $15), 3857), env.e3857, 4096, 64, true) AS geom
+         ST_AsMVTGeom(ST_Transform(COALESCE(ST_Simplify(p.track_simplified, $15::float8), p.track_simplified), 3857), env.e3857, 4096, 64, true) AS geom
   FROM patrols p CROSS JOIN env
   WHERE p.track_simplified && env.e4326 AND p.week_start = $5
     AND ($4::bigint IS NULL OR p.town_id = $4)
@@ -243,7 +263,7 @@ pub async fn tile(
     scope: TileScope,
     now: DateTime<Utc>,
 ) -> crate::Result<Vec<u8>> {
-    let statuses = reach_statuses(pool, scope.town_id, week, now).await?;
+    let statuses = reach_statuses(pool, scope.town_id, tile, week, now).await?;
     let mut tx = pool.begin().await?;
     sqlx::query(STATEMENT_TIMEOUT).execute(&mut *tx).await?;
     let bytes: Vec<u8> = sqlx::query_scalar(TILE_SQL)
@@ -271,7 +291,9 @@ pub async fn tile(
         .bind(tile.pixel_deg())
         .bind(week.start_utc())
         .bind(week.end_utc())
-        .bind(tile.track_tolerance_deg())
+        // The stored copy is already simplified to the noise: simplifying it
+        // again at the same tolerance (z15 and up) could only add error.
+        .bind(Some(tile.track_tolerance_deg()).filter(|&t| t > TRACK_NOISE_DEG))
         .fetch_one(&mut *tx)
         .await?;
     tx.commit().await?;
