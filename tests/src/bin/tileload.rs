@@ -226,6 +226,7 @@ async fn store_patrol(
     let week = IsoWeek::of_instant(start).expect("week").monday();
     let fingerprint = domain::similarity::shape_fingerprint(&track);
     let boxes = domain::similarity::NearCopyBoxes::of(&track);
+    let packed_positions = domain::packed_positions::pack(&track);
     let key = format!("county-{seed}");
     store::patrols::insert(
         pool,
@@ -242,6 +243,7 @@ async fn store_patrol(
             week_start: week,
             fingerprint: &fingerprint,
             boxes: boxes.as_ref(),
+            packed_positions: &packed_positions,
             duplicate_of: None,
             assessment: &assessment,
         },
