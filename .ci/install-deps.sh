@@ -39,7 +39,8 @@ fi
 # fonts-wqy-microhei: the CJK font the server embeds in PDF reports (runtime).
 wanted=("postgresql-$PG_MAJOR" "postgresql-$PG_MAJOR-postgis-3" fonts-wqy-microhei)
 if ! $runtime_only; then
-  wanted+=(chromium poppler-utils)
+  # openssl: the HTTPS test makes its certificate with it.
+  wanted+=(chromium poppler-utils openssl)
   command -v make >/dev/null 2>&1 || wanted+=(make)
 fi
 

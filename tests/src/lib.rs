@@ -31,18 +31,16 @@ impl TestServer {
             ..api::Config::default()
         };
         tweak(&mut config);
-        let header_read_timeout = config.header_read_timeout;
+        let serving = api::Serving {
+            header_read_timeout: config.header_read_timeout,
+            tls: None,
+        };
         let app = api::router(api::ApiContext::new(db.pool().clone(), config));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
-        let server = tokio::spawn(api::serve(
-            listener,
-            app,
-            header_read_timeout,
-            std::future::pending(),
-        ));
+        let server = tokio::spawn(api::serve(listener, app, serving, std::future::pending()));
         Self {
             base: format!("http://{addr}"),
             client: reqwest::Client::new(),

@@ -38,7 +38,7 @@ use utoipa_axum::routes;
 
 pub use context::{ApiContext, Config};
 pub use error::ApiError;
-pub use serve::serve;
+pub use serve::{Serving, serve, tls_acceptor};
 
 #[derive(OpenApi)]
 #[openapi(

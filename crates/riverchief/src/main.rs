@@ -40,6 +40,14 @@ enum Command {
         /// Load the demo town first when the database has no town yet.
         #[arg(long)]
         demo: bool,
+        /// Serve HTTPS with this PEM certificate chain (with --tls-key).
+        /// Phones allow location (the chief's patrol recording) only to
+        /// pages over HTTPS, or on the phone itself.
+        #[arg(long, env = "RIVERCHIEF_TLS_CERT", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The PEM private key of --tls-cert.
+        #[arg(long, env = "RIVERCHIEF_TLS_KEY", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
     /// Apply database migrations and exit.
     Migrate,
@@ -198,7 +206,20 @@ fn init_tracing() {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve { listen, demo } => serve(&cli.data_dir, listen, demo).await,
+        Command::Serve {
+            listen,
+            demo,
+            tls_cert,
+            tls_key,
+        } => {
+            let tls = match (tls_cert, tls_key) {
+                (Some(cert), Some(key)) => {
+                    Some(api::tls_acceptor(&cert, &key).map_err(anyhow::Error::msg)?)
+                }
+                _ => None,
+            };
+            serve(&cli.data_dir, listen, demo, tls).await
+        }
         Command::Migrate => {
             let db = db::Database::open(&cli.data_dir).await?;
             println!("migrations applied");
@@ -369,7 +390,12 @@ fn backup_target<'a>(db: &'a db::Database, data_dir: &'a std::path::Path) -> bac
     }
 }
 
-async fn serve(data_dir: &std::path::Path, listen: SocketAddr, demo: bool) -> anyhow::Result<()> {
+async fn serve(
+    data_dir: &std::path::Path,
+    listen: SocketAddr,
+    demo: bool,
+    tls: Option<api::serve::TlsAcceptor>,
+) -> anyhow::Result<()> {
     let db = db::Database::open(data_dir).await?;
     if demo && store::roster::is_empty(&db.pool).await? {
         let loaded = store::demo::load(&db.pool, chrono::Utc::now()).await?;
@@ -379,14 +405,22 @@ async fn serve(data_dir: &std::path::Path, listen: SocketAddr, demo: bool) -> an
         data_dir: data_dir.to_path_buf(),
         ..api::Config::default()
     };
-    let header_read_timeout = config.header_read_timeout;
+    let serving = api::Serving {
+        header_read_timeout: config.header_read_timeout,
+        tls,
+    };
     let server_pool = db.server_pool().await?;
     let app = api::router(api::ApiContext::new(server_pool.clone(), config));
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
-    println!("riverchief is serving on http://{listen}/  (Ctrl-C to stop)");
-    api::serve(listener, app, header_read_timeout, shutdown_signal()).await;
+    let scheme = if serving.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    println!("riverchief is serving on {scheme}://{listen}/  (Ctrl-C to stop)");
+    api::serve(listener, app, serving, shutdown_signal()).await;
     tracing::info!("shutting down");
     server_pool.close().await;
     db.close().await

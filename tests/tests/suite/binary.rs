@@ -79,3 +79,120 @@ fn commands_fail_with_one_line_reasons() {
         assert!(String::from_utf8_lossy(&help.stdout).contains(command));
     }
 }
+
+/// A self-signed certificate for 127.0.0.1 and its key, made by openssl.
+fn self_signed_certificate(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let made = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+        ])
+        .args(["-nodes", "-days", "2", "-subj", "/CN=riverchief-test"])
+        .args(["-addext", "subjectAltName=IP:127.0.0.1", "-addext"])
+        // As issued to a server: not a CA (webpki refuses a CA as the end entity).
+        .args(["basicConstraints=critical,CA:FALSE", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl (apt-get install openssl)");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    (cert, key)
+}
+
+/// GET `path` over HTTPS trusting only `cert`; the whole answer as text.
+async fn https_get(port: u16, cert: &std::path::Path, path: &str) -> std::io::Result<String> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, ServerName};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_file(cert).expect("certificate"))
+        .expect("root");
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
+    let name = ServerName::IpAddress(std::net::Ipv4Addr::LOCALHOST.into());
+    let mut tls = connector.connect(name, tcp).await?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    tls.write_all(request.as_bytes()).await?;
+    let mut answer = Vec::new();
+    tls.read_to_end(&mut answer).await?;
+    Ok(String::from_utf8_lossy(&answer).into_owned())
+}
+
+/// `serve --tls-cert --tls-key`: the server speaks HTTPS (phones allow the
+/// chief's patrol recording only over HTTPS), with the same headers; plain
+/// HTTP to that port gets no answer; a key file that is not there stops
+/// the start with a message naming it.
+#[tokio::test]
+async fn serve_with_a_certificate_speaks_https_only() {
+    let dir = e2e::process::ScratchDir::new();
+    let (cert, key) = self_signed_certificate(dir.path());
+    let serve_tls = |port: u16, key: &std::path::Path| {
+        Command::new(binary())
+            .args([
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--tls-cert",
+            ])
+            .arg(&cert)
+            .arg("--tls-key")
+            .arg(key)
+            .env("RIVERCHIEF_DATA_DIR", dir.path().join("data"))
+            .env_remove("DATABASE_URL")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start riverchief")
+    };
+
+    let missing = serve_tls(free_port(), &dir.path().join("no-such-key.pem"))
+        .wait_with_output()
+        .unwrap();
+    assert!(!missing.status.success());
+    let message = String::from_utf8_lossy(&missing.stderr);
+    assert!(message.contains("no-such-key.pem"), "{message}");
+
+    let port = free_port();
+    let child = serve_tls(port, &key);
+    let started = std::time::Instant::now();
+    let ready = loop {
+        match https_get(port, &cert, "/readyz").await {
+            Ok(answer) if answer.starts_with("HTTP/1.1 200") => break answer,
+            other if started.elapsed() > std::time::Duration::from_secs(120) => {
+                panic!("no HTTPS answer from /readyz: {other:?}")
+            }
+            _ => tokio::time::sleep(std::time::Duration::from_millis(250)).await,
+        }
+    };
+    assert!(ready.contains("\"database\":\"ok\""), "{ready}");
+    let page = https_get(port, &cert, "/").await.unwrap();
+    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    assert!(
+        page.to_lowercase().contains("content-security-policy"),
+        "{page}"
+    );
+
+    let plain = reqwest::Client::new()
+        .get(format!("http://127.0.0.1:{port}/healthz"))
+        .send()
+        .await;
+    assert!(plain.is_err(), "plain HTTP to the HTTPS port: {plain:?}");
+    terminate(child);
+}
