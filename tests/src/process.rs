@@ -87,15 +87,37 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-pub fn serve(data_dir: &std::path::Path, port: u16) -> Child {
-    Command::new(binary())
-        .args(["serve", "--demo", "--listen", &format!("127.0.0.1:{port}")])
-        .env("RIVERCHIEF_DATA_DIR", data_dir)
-        .env_remove("DATABASE_URL")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start riverchief")
+/// A running `riverchief`, killed when dropped before [`terminate`]
+/// stopped it: a test that fails half-way leaves no server behind (its
+/// cluster is then stopped by the [`ScratchDir`] it lives in).
+pub struct Server(Option<Child>);
+
+impl Server {
+    pub fn new(child: Child) -> Self {
+        Self(Some(child))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+pub fn serve(data_dir: &std::path::Path, port: u16) -> Server {
+    Server::new(
+        Command::new(binary())
+            .args(["serve", "--demo", "--listen", &format!("127.0.0.1:{port}")])
+            .env("RIVERCHIEF_DATA_DIR", data_dir)
+            .env_remove("DATABASE_URL")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start riverchief"),
+    )
 }
 
 pub async fn wait_ready(port: u16) -> serde_json::Value {
@@ -118,7 +140,10 @@ pub async fn wait_ready(port: u16) -> serde_json::Value {
     }
 }
 
-pub fn terminate(mut child: Child) {
+/// Stops the server with SIGTERM, as an operator would, and checks that it
+/// exits cleanly within a minute.
+pub fn terminate(mut server: Server) {
+    let mut child = server.0.take().expect("running");
     let pid = child.id().to_string();
     Command::new("kill").args(["-TERM", &pid]).status().unwrap();
     let started = Instant::now();

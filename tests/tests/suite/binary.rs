@@ -170,7 +170,7 @@ async fn serve_with_a_certificate_speaks_https_only() {
     assert!(message.contains("no-such-key.pem"), "{message}");
 
     let port = free_port();
-    let child = serve_tls(port, &key);
+    let child = e2e::process::Server::new(serve_tls(port, &key));
     let started = std::time::Instant::now();
     let ready = loop {
         match https_get(port, &cert, "/readyz").await {
