@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 use store::testing::TestDb;
 
 pub mod issues;
+pub mod load;
 pub mod process;
 
 /// A running server on 127.0.0.1 with its own database.

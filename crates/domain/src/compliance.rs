@@ -1232,6 +1232,42 @@ mod tests {
             })
         }
 
+        /// One chief's 2026-Q4: tenure, exemptions, valid patrols per week
+        /// and the moment the quarter is looked at.
+        #[derive(Debug)]
+        struct Case {
+            q: Quarter,
+            tenure: Tenure,
+            leave: Vec<DateRange>,
+            valid: BTreeMap<IsoWeek, u32>,
+            now: DateTime<Utc>,
+        }
+
+        fn cases() -> impl Strategy<Value = Case> {
+            (
+                ranges(),
+                0i64..120,
+                proptest::option::of(0i64..120),
+                proptest::collection::btree_map(40u32..=53, 0u32..3, 0..14),
+                0i64..150,
+            )
+                .prop_map(|(leave, appointed, served, patrolled, now_days)| {
+                    let q: Quarter = "2026-Q4".parse().unwrap();
+                    let appointed_on = d(9, 1) + TimeDelta::days(appointed);
+                    let left_on = served.map(|n| appointed_on + TimeDelta::days(n));
+                    Case {
+                        q,
+                        tenure: Tenure::new(appointed_on, left_on).unwrap(),
+                        leave,
+                        valid: patrolled
+                            .into_iter()
+                            .map(|(w, n)| (IsoWeek::new(2026, w).unwrap(), n))
+                            .collect(),
+                        now: q.start_utc() + TimeDelta::days(now_days),
+                    }
+                })
+        }
+
         proptest! {
             #[test]
             fn merging_keeps_the_same_days(input in ranges()) {
@@ -1252,18 +1288,8 @@ mod tests {
             }
 
             #[test]
-            fn summary_counts_add_up(
-                leave in ranges(),
-                appointed in 0i64..120,
-                served in proptest::option::of(0i64..120),
-                patrolled in proptest::collection::btree_map(40u32..=53, 0u32..3, 0..14),
-                now_days in 0i64..150,
-            ) {
-                let q: Quarter = "2026-Q4".parse().unwrap();
-                let appointed_on = d(9, 1) + TimeDelta::days(appointed);
-                let tenure = Tenure::new(appointed_on, served.map(|n| appointed_on + TimeDelta::days(n))).unwrap();
-                let valid = patrolled.into_iter().map(|(w, n)| (IsoWeek::new(2026, w).unwrap(), n)).collect();
-                let now = q.start_utc() + TimeDelta::days(now_days);
+            fn summary_counts_add_up(case in cases()) {
+                let Case { q, tenure, leave, valid, now } = case;
                 let s = quarter_summary(q, &tenure, &leave, &valid, now);
                 prop_assert_eq!(s.weeks.len(), 14);
                 prop_assert_eq!(s.in_office, s.compliant + s.exempt + s.missed + s.pending);
@@ -1290,18 +1316,8 @@ mod tests {
             /// patrol, then exemptions covering the days in office, then
             /// the week not over).
             #[test]
-            fn the_mask_path_agrees_with_the_reference(
-                leave in ranges(),
-                appointed in 0i64..120,
-                served in proptest::option::of(0i64..120),
-                patrolled in proptest::collection::btree_map(40u32..=53, 0u32..3, 0..14),
-                now_days in 0i64..150,
-            ) {
-                let q: Quarter = "2026-Q4".parse().unwrap();
-                let appointed_on = d(9, 1) + TimeDelta::days(appointed);
-                let tenure = Tenure::new(appointed_on, served.map(|n| appointed_on + TimeDelta::days(n))).unwrap();
-                let valid: BTreeMap<IsoWeek, u32> = patrolled.into_iter().map(|(w, n)| (IsoWeek::new(2026, w).unwrap(), n)).collect();
-                let now = q.start_utc() + TimeDelta::days(now_days);
+            fn the_mask_path_agrees_with_the_reference(case in cases()) {
+                let Case { q, tenure, leave, valid, now } = case;
                 let run = WeekRun::new(q.weeks()).unwrap();
                 let mask = run.mask(&valid);
                 let s: ComplianceSummary = run.summarize(&tenure, &leave, mask, now);

@@ -6,7 +6,7 @@ mod compliance;
 mod db;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -123,31 +123,31 @@ enum ReportWhat {
         /// e.g. 2026-Q3.
         #[arg(long)]
         quarter: String,
-        /// csv | xlsx | pdf | json.
-        #[arg(long, default_value = "csv")]
-        format: String,
-        /// Output file.
-        #[arg(long)]
-        out: PathBuf,
-        /// The town's 9-digit code; default: the only town.
-        #[arg(long)]
-        town: Option<String>,
+        #[command(flatten)]
+        output: ReportOutput,
     },
     /// The year view: the four quarters side by side and the year's rate.
     Yearly {
         /// e.g. 2026 (the ISO week-year).
         #[arg(long)]
         year: i32,
-        /// csv | xlsx | pdf | json.
-        #[arg(long, default_value = "csv")]
-        format: String,
-        /// Output file.
-        #[arg(long)]
-        out: PathBuf,
-        /// The town's 9-digit code; default: the only town.
-        #[arg(long)]
-        town: Option<String>,
+        #[command(flatten)]
+        output: ReportOutput,
     },
+}
+
+/// Where and how a report is written, the same for every period.
+#[derive(Args)]
+struct ReportOutput {
+    /// csv | xlsx | pdf | json.
+    #[arg(long, default_value = "csv")]
+    format: String,
+    /// Output file.
+    #[arg(long)]
+    out: PathBuf,
+    /// The town's 9-digit code; default: the only town.
+    #[arg(long)]
+    town: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -250,27 +250,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             closed
         }
         Command::Report { what } => {
-            let (period, format, out, town) = match what {
-                ReportWhat::Quarterly {
-                    quarter,
-                    format,
-                    out,
-                    town,
-                } => {
+            let (period, ReportOutput { format, out, town }) = match what {
+                ReportWhat::Quarterly { quarter, output } => {
                     let quarter = quarter
                         .parse()
                         .map_err(|e| anyhow::anyhow!("--quarter: {e}"))?;
-                    (Period::Quarter(quarter), format, out, town)
+                    (Period::Quarter(quarter), output)
                 }
-                ReportWhat::Yearly {
-                    year,
-                    format,
-                    out,
-                    town,
-                } => {
+                ReportWhat::Yearly { year, output } => {
                     let year = domain::time::Year::new(year)
                         .map_err(|e| anyhow::anyhow!("--year: {e}"))?;
-                    (Period::Year(year), format, out, town)
+                    (Period::Year(year), output)
                 }
             };
             if !matches!(format.as_str(), "csv" | "xlsx" | "pdf" | "json") {

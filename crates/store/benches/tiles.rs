@@ -25,23 +25,6 @@ use store::tiles::{TileId, TileScope};
 
 const PATROLS: usize = 108;
 
-const RAW_SQL: &str = "
-SELECT COALESCE((SELECT ST_AsMVT(t, 'patrols', 4096, 'geom') FROM (
-  SELECT p.id, p.chief_id, p.valid,
-         ST_AsMVTGeom(ST_Transform(ST_Force2D(p.track), 3857), ST_TileEnvelope($1::int, $2::int, $3::int), 4096, 64, true) AS geom
-  FROM patrols p
-  WHERE p.track && ST_Transform(ST_TileEnvelope($1::int, $2::int, $3::int), 4326) AND p.week_start = $4
-) t WHERE geom IS NOT NULL), ''::bytea)";
-
-fn tile_of(lon: f64, lat: f64, z: u8) -> TileId {
-    let n = f64::from(1u32 << z);
-    let x = ((lon + 180.0) / 360.0 * n).floor() as u32;
-    let lat = lat.to_radians();
-    let y = ((1.0 - (lat.tan() + 1.0 / lat.cos()).ln() / std::f64::consts::PI) / 2.0 * n).floor()
-        as u32;
-    TileId::new(u32::from(z), x, y).expect("tile")
-}
-
 /// Loads the demo town and the patrols; answers the town and the week.
 async fn scenario(pool: &sqlx::PgPool) -> (i64, IsoWeek) {
     store::demo::load_town(pool).await.expect("demo town");
@@ -101,12 +84,14 @@ fn bench(c: &mut Criterion) {
     let reach = store::demo::reach_line(1);
     let [lon, lat] = reach[reach.len() / 2];
     let now = Utc::now();
-    let tiles: Vec<TileId> = (12..=16).map(|z| tile_of(lon, lat, z)).collect();
+    let tiles: Vec<TileId> = (12..=16)
+        .map(|z| TileId::containing(lon, lat, z).expect("tile"))
+        .collect();
 
     let raw = |t: TileId| {
         let pool = pool.clone();
         async move {
-            sqlx::query_scalar::<_, Vec<u8>>(RAW_SQL)
+            sqlx::query_scalar::<_, Vec<u8>>(store::tiles::RAW_BASELINE_SQL)
                 .bind(i32::from(t.z))
                 .bind(i64::from(t.x))
                 .bind(i64::from(t.y))

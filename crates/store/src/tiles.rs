@@ -21,7 +21,7 @@ pub const MAX_ZOOM: u8 = 22;
 const STATEMENT_TIMEOUT: &str = "SET LOCAL statement_timeout = '2s'";
 
 /// A tile address (z/x/y, XYZ scheme as MapLibre requests it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct TileId {
     pub z: u8,
     pub x: u32,
@@ -49,6 +49,22 @@ impl TileId {
         Ok(Self { z: z as u8, x, y })
     }
 
+    /// The tile at zoom `z` that holds the point (Web Mercator; points
+    /// beyond the map's edges, ±180° or ±85.05°, fall in the edge tiles).
+    pub fn containing(lon: f64, lat: f64, z: u32) -> Result<Self, TileIdError> {
+        if z > u32::from(MAX_ZOOM) {
+            return Err(TileIdError::Zoom);
+        }
+        let n = f64::from(1u32 << z);
+        let last = n - 1.0;
+        let x = ((lon + 180.0) / 360.0 * n).floor().clamp(0.0, last);
+        let lat = lat.to_radians();
+        let y = ((1.0 - (lat.tan() + 1.0 / lat.cos()).ln() / std::f64::consts::PI) / 2.0 * n)
+            .floor()
+            .clamp(0.0, last);
+        Self::new(z, x as u32, y as u32)
+    }
+
     /// One screen pixel (of a 256 px tile) at this zoom, in degrees of
     /// longitude: the simplification tolerance and the shortest track drawn.
     /// Degrees because tracks are stored in 4326; close enough at our
@@ -67,6 +83,18 @@ impl TileId {
         self.pixel_deg().max(TRACK_NOISE_DEG)
     }
 }
+
+/// Issue #6's baseline, not used to serve: `ST_AsMVT` over the
+/// full-resolution tracks of week `$4` (its Monday) in tile `$1/$2/$3`. The
+/// tile bench and the county load test (`make tileload`) measure ours
+/// against it.
+pub const RAW_BASELINE_SQL: &str = "
+SELECT COALESCE((SELECT ST_AsMVT(t, 'patrols', 4096, 'geom') FROM (
+  SELECT p.id, p.chief_id, p.valid,
+         ST_AsMVTGeom(ST_Transform(ST_Force2D(p.track), 3857), ST_TileEnvelope($1::int, $2::int, $3::int), 4096, 64, true) AS geom
+  FROM patrols p
+  WHERE p.track && ST_Transform(ST_TileEnvelope($1::int, $2::int, $3::int), 4326) AND p.week_start = $4
+) t WHERE geom IS NOT NULL), ''::bytea)";
 
 /// Twice the position noise of a phone's GPS (σ ≈ 4 m), about 8 m, in
 /// degrees: the least simplification of a track on the map, and the
@@ -310,5 +338,27 @@ mod tests {
         assert_eq!(TileId::new(23, 0, 0), Err(TileIdError::Zoom));
         assert_eq!(TileId::new(1, 2, 0), Err(TileIdError::OutOfRange));
         assert!(TileId::new(22, (1 << 22) - 1, 0).is_ok());
+    }
+
+    #[test]
+    fn the_tile_holding_a_point() {
+        // 103.1°E 25.3°N (牛栏江): x and y from the slippy-map formula.
+        assert_eq!(
+            TileId::containing(103.1, 25.3, 14),
+            Ok(TileId {
+                z: 14,
+                x: 12884,
+                y: 7001
+            })
+        );
+        assert_eq!(
+            TileId::containing(0.0, 0.0, 0),
+            Ok(TileId { z: 0, x: 0, y: 0 })
+        );
+        assert_eq!(
+            TileId::containing(180.0, -89.0, 2),
+            Ok(TileId { z: 2, x: 3, y: 3 })
+        );
+        assert_eq!(TileId::containing(0.0, 0.0, 23), Err(TileIdError::Zoom));
     }
 }

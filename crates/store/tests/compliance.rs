@@ -761,42 +761,45 @@ async fn town_figures_for_a_date_range() {
     );
 }
 
+/// Chief `c` uploads at `first` (held uncommitted for 300 ms) and at
+/// `second` meanwhile, each in its own transaction with the recount;
+/// answers whether the second was still waiting when the first committed.
+async fn race_two_uploads(
+    pool: &PgPool,
+    c: i64,
+    first: DateTime<Utc>,
+    second: DateTime<Utc>,
+) -> bool {
+    let mut held = pool.begin().await.unwrap();
+    compliance::insert_minimal_patrol(&mut held, c, first, true, 1000.0)
+        .await
+        .unwrap();
+    let other = {
+        let pool = pool.clone();
+        tokio::spawn(async move {
+            let mut tx = pool.begin().await.unwrap();
+            compliance::insert_minimal_patrol(&mut tx, c, second, true, 1000.0)
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let waited = !other.is_finished();
+    held.commit().await.unwrap();
+    other.await.unwrap();
+    waited
+}
+
 #[tokio::test]
 async fn concurrent_writes_to_one_chief_week_keep_the_count() {
     let db = store::testing::fresh_database().await;
     let pool = db.pool().clone();
     let (t, v) = town(&pool, "530000001").await;
     let c = chief(&pool, (t, Some(v)), "A", date(2026, 1, 1), None).await;
-    // First upload of the week: not committed yet.
-    let mut first = pool.begin().await.unwrap();
-    compliance::insert_minimal_patrol(&mut first, c, cst(2026, 11, 23, 9, 0), true, 1000.0)
-        .await
-        .unwrap();
-    // A second upload of the same week starts meanwhile and must wait.
-    let second = {
-        let pool = pool.clone();
-        tokio::spawn(async move {
-            let mut tx = pool.begin().await.unwrap();
-            let n = compliance::insert_minimal_patrol(
-                &mut tx,
-                c,
-                cst(2026, 11, 24, 9, 0),
-                true,
-                1000.0,
-            )
-            .await
-            .unwrap();
-            tx.commit().await.unwrap();
-            n
-        })
-    };
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    assert!(
-        !second.is_finished(),
-        "the second recount waits for the first"
-    );
-    first.commit().await.unwrap();
-    second.await.unwrap();
+    // Two uploads of the same week: the second must wait for the first.
+    let waited = race_two_uploads(&pool, c, cst(2026, 11, 23, 9, 0), cst(2026, 11, 24, 9, 0)).await;
+    assert!(waited, "the second recount waits for the first");
     assert_eq!(chief_weeks(&pool).await, [(c, date(2026, 11, 23), 2)]);
 }
 
@@ -1030,25 +1033,8 @@ async fn concurrent_uploads_in_one_quarter_keep_both_weeks() {
     let pool = db.pool().clone();
     let (t, v) = town(&pool, "530000001").await;
     let c = chief(&pool, (t, Some(v)), "A", date(2026, 1, 1), None).await;
-    // W48 (bit 8 of Q4), not committed yet.
-    let mut first = pool.begin().await.unwrap();
-    compliance::insert_minimal_patrol(&mut first, c, cst(2026, 11, 23, 9, 0), true, 1000.0)
-        .await
-        .unwrap();
-    // W49 (bit 9) meanwhile.
-    let second = {
-        let pool = pool.clone();
-        tokio::spawn(async move {
-            let mut tx = pool.begin().await.unwrap();
-            compliance::insert_minimal_patrol(&mut tx, c, cst(2026, 12, 1, 9, 0), true, 1000.0)
-                .await
-                .unwrap();
-            tx.commit().await.unwrap();
-        })
-    };
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    first.commit().await.unwrap();
-    second.await.unwrap();
+    // W48 (bit 8 of Q4) and W49 (bit 9).
+    race_two_uploads(&pool, c, cst(2026, 11, 23, 9, 0), cst(2026, 12, 1, 9, 0)).await;
     assert_eq!(
         chief_quarters(&pool).await,
         [(c, date(2026, 10, 1), 1 << 8 | 1 << 9)]

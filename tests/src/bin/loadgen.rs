@@ -16,7 +16,6 @@ use chrono::{DateTime, Duration as Span, Utc};
 use e2e::tracks::{demo_reach, gpx, walk};
 use flate2::{Compression, write::GzEncoder};
 use geo::{Distance, Haversine, Point};
-use serde_json::json;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
@@ -101,12 +100,7 @@ struct Phase {
 impl Phase {
     fn report(&mut self) {
         self.latencies.sort();
-        let pct = |p: f64| {
-            let i = ((self.latencies.len() as f64 * p).ceil() as usize).saturating_sub(1);
-            self.latencies
-                .get(i)
-                .map_or(f64::NAN, |d| d.as_secs_f64() * 1000.0)
-        };
+        let pct = |p: f64| e2e::load::percentile_ms(&self.latencies, p);
         let n = self.latencies.len() + self.failures.len();
         println!(
             "| {} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {} | {:.0} |",
@@ -213,20 +207,9 @@ async fn main() {
     let http = reqwest::Client::new();
     let mut tokens = vec![];
     for n in 1..=args.clients {
-        let response = http
-            .post(format!("{}/api/v1/auth/login", args.base))
-            .json(&json!({"login": format!("hz{n:03}"), "password": "demo-chief-2026"}))
-            .send()
-            .await
-            .and_then(|r| r.error_for_status());
-        let body: serde_json::Value = match response {
-            Ok(r) => r.json().await.expect("login body"),
-            Err(e) => {
-                eprintln!("loadgen: cannot log in as hz{n:03}: {e}");
-                std::process::exit(1);
-            }
-        };
-        tokens.push(body["token"].as_str().expect("token").to_owned());
+        tokens.push(
+            e2e::load::login(&http, &args.base, &format!("hz{n:03}"), "demo-chief-2026").await,
+        );
     }
 
     // Distinct tracks for every upload, generated before any clock starts.

@@ -19,12 +19,14 @@
 use chrono::{DateTime, Duration as Span, Utc};
 use domain::time::{IsoWeek, Quarter};
 use e2e::issues::point_on_reach;
+use e2e::load::percentile_ms;
 use e2e::tracks::{demo_reach, gpx, walk};
 use flate2::{Compression, write::GzEncoder};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::time::{Duration, Instant};
+use store::tiles::TileId;
 
 /// What a client does, one request after another.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
@@ -129,44 +131,20 @@ fn track(n: usize, k: usize, base: DateTime<Utc>) -> Vec<u8> {
     encoder.finish().expect("gzip in memory")
 }
 
-/// Slippy-map tile of a point.
-fn tile_of(lon: f64, lat: f64, z: u32) -> (u32, u32) {
-    let n = f64::from(1u32 << z);
-    let x = ((lon + 180.0) / 360.0 * n).floor();
-    let lat = lat.to_radians();
-    let y = ((1.0 - (lat.tan() + 1.0 / lat.cos()).ln() / std::f64::consts::PI) / 2.0 * n).floor();
-    (x as u32, y as u32)
-}
-
 /// Every tile at z12–z15 that some demo reach passes through.
 fn river_tiles() -> Vec<String> {
     let mut tiles = std::collections::BTreeSet::new();
     for n in 1..=16 {
         for [lon, lat] in demo_reach(n) {
             for z in 12..=15 {
-                let (x, y) = tile_of(lon, lat, z);
-                tiles.insert((z, x, y));
+                tiles.insert(TileId::containing(lon, lat, z).expect("tile"));
             }
         }
     }
     tiles
         .into_iter()
-        .map(|(z, x, y)| format!("/tiles/{z}/{x}/{y}.mvt"))
+        .map(|t| format!("/tiles/{}/{}/{}.mvt", t.z, t.x, t.y))
         .collect()
-}
-
-async fn login(http: &reqwest::Client, base: &str, login: &str, password: &str) -> String {
-    let body: Value = http
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&json!({"login": login, "password": password}))
-        .send()
-        .await
-        .and_then(|r| r.error_for_status())
-        .unwrap_or_else(|e| panic!("cannot log in as {login}: {e}"))
-        .json()
-        .await
-        .expect("login body");
-    body["token"].as_str().expect("token").to_owned()
 }
 
 /// Problems to read: one per chief at a point on its reach; their ids.
@@ -295,21 +273,16 @@ async fn run_client(
     (client.kind, tally)
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    let i = ((sorted.len() as f64 * p).ceil() as usize).saturating_sub(1);
-    sorted.get(i).map_or(f64::NAN, |d| d.as_secs_f64() * 1000.0)
-}
-
 fn print_row(label: &str, clients: usize, tally: &mut Tally, elapsed: Duration) {
     tally.latencies.sort();
     let n = tally.latencies.len() + tally.failures.len();
     println!(
         "| {label} | {clients} | {n} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {} |",
         n as f64 / elapsed.as_secs_f64(),
-        percentile(&tally.latencies, 0.50),
-        percentile(&tally.latencies, 0.90),
-        percentile(&tally.latencies, 0.99),
-        percentile(&tally.latencies, 1.0),
+        percentile_ms(&tally.latencies, 0.50),
+        percentile_ms(&tally.latencies, 0.90),
+        percentile_ms(&tally.latencies, 0.99),
+        percentile_ms(&tally.latencies, 1.0),
         tally.failures.len(),
     );
 }
@@ -336,7 +309,7 @@ async fn main() {
     for index in 0..args.clients {
         let kind = kind_of(index, args.clients);
         let (name, password) = login_of(kind, index);
-        let token = login(&http, &args.base, &name, password).await;
+        let token = e2e::load::login(&http, &args.base, &name, password).await;
         let uploads = if kind == Kind::Upload {
             chief_tokens.push((index + 1, token.clone()));
             (0..per_uploader)

@@ -32,27 +32,20 @@
 use chrono::{DateTime, Duration as Span, Utc};
 use domain::synth::{Gait, Rng};
 use domain::time::IsoWeek;
+use e2e::load::percentile_ms;
+use e2e::process::{ScratchDir, Server};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeSet, HashMap};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use store::tiles::TileId;
 
 const VILLAGES_PER_TOWN: usize = 15;
 const ZOOM: u32 = 14;
 const CHIEF_PASSWORD: &str = "county-load-2026";
 const COUNTY_LOGIN: &str = "county";
-
-/// The issue's baseline: `ST_AsMVT` over the full-resolution tracks of the
-/// week in the tile (as in `crates/store/benches/tiles.rs`).
-const RAW_SQL: &str = "
-SELECT COALESCE((SELECT ST_AsMVT(t, 'patrols', 4096, 'geom') FROM (
-  SELECT p.id, p.chief_id, p.valid,
-         ST_AsMVTGeom(ST_Transform(ST_Force2D(p.track), 3857), ST_TileEnvelope($1::int, $2::int, $3::int), 4096, 64, true) AS geom
-  FROM patrols p
-  WHERE p.track && ST_Transform(ST_TileEnvelope($1::int, $2::int, $3::int), 4326) AND p.week_start = $4
-) t WHERE geom IS NOT NULL), ''::bytea)";
 
 struct Args {
     server_bin: String,
@@ -392,15 +385,6 @@ async fn generate(
     (town_ids, weeks)
 }
 
-/// Slippy-map tile of a point.
-fn tile_of(lon: f64, lat: f64, z: u32) -> (u32, u32) {
-    let n = f64::from(1u32 << z);
-    let x = ((lon + 180.0) / 360.0 * n).floor();
-    let lat = lat.to_radians();
-    let y = ((1.0 - (lat.tan() + 1.0 / lat.cos()).ln() / std::f64::consts::PI) / 2.0 * n).floor();
-    (x as u32, y as u32)
-}
-
 /// The z14 tiles each town's reaches pass through.
 fn town_tiles(towns: usize, villages: usize) -> Vec<Vec<(u32, u32)>> {
     (0..towns)
@@ -409,7 +393,8 @@ fn town_tiles(towns: usize, villages: usize) -> Vec<Vec<(u32, u32)>> {
             let here = VILLAGES_PER_TOWN.min(villages - t * VILLAGES_PER_TOWN);
             for n in 1..=here {
                 for [lon, lat] in reach_line(t, n) {
-                    tiles.insert(tile_of(lon, lat, ZOOM));
+                    let tile = TileId::containing(lon, lat, ZOOM).expect("tile");
+                    tiles.insert((tile.x, tile.y));
                 }
             }
             tiles.into_iter().collect()
@@ -417,22 +402,11 @@ fn town_tiles(towns: usize, villages: usize) -> Vec<Vec<(u32, u32)>> {
         .collect()
 }
 
-struct ServerProcess {
-    child: Child,
-    _data_dir: tempfile::TempDir,
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        // The database is not the server's (DATABASE_URL): nothing to shut down gracefully.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn start_server(bin: &str, database_url: &str) -> (ServerProcess, String) {
+/// The server on `database_url` (not its own cluster; its data directory
+/// holds only photos), killed when dropped.
+async fn start_server(bin: &str, database_url: &str) -> (Server, ScratchDir, String) {
     let port = e2e::process::free_port();
-    let data_dir = tempfile::tempdir().expect("temp dir");
+    let data_dir = ScratchDir::new();
     let child = Command::new(bin)
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .env("DATABASE_URL", database_url)
@@ -442,26 +416,9 @@ async fn start_server(bin: &str, database_url: &str) -> (ServerProcess, String) 
         .stderr(Stdio::inherit())
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {bin}: {e}"));
-    let server = ServerProcess {
-        child,
-        _data_dir: data_dir,
-    };
+    let server = Server::new(child);
     e2e::process::wait_ready(port).await;
-    (server, format!("http://127.0.0.1:{port}"))
-}
-
-async fn login(http: &reqwest::Client, base: &str, login: &str) -> String {
-    let body: Value = http
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&json!({"login": login, "password": CHIEF_PASSWORD}))
-        .send()
-        .await
-        .and_then(|r| r.error_for_status())
-        .unwrap_or_else(|e| panic!("cannot log in as {login}: {e}"))
-        .json()
-        .await
-        .expect("login body");
-    body["token"].as_str().expect("token").to_owned()
+    (server, data_dir, format!("http://127.0.0.1:{port}"))
 }
 
 /// The `k`-th tile client `c` has not asked for yet: a walk along its
@@ -587,7 +544,7 @@ async fn run_raw(
             break;
         }
         let sent = Instant::now();
-        let tile: Vec<u8> = sqlx::query_scalar(RAW_SQL)
+        let tile: Vec<u8> = sqlx::query_scalar(store::tiles::RAW_BASELINE_SQL)
             .bind(ZOOM as i32)
             .bind(i64::from(x))
             .bind(i64::from(y))
@@ -601,11 +558,6 @@ async fn run_raw(
     (latencies, bytes)
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    let i = ((sorted.len() as f64 * p).ceil() as usize).saturating_sub(1);
-    sorted.get(i).map_or(f64::NAN, |d| d.as_secs_f64() * 1000.0)
-}
-
 fn row(label: &str, latencies: &mut [Duration], errors: usize, kb: Option<f64>, elapsed: Duration) {
     latencies.sort();
     let n = latencies.len() + errors;
@@ -613,10 +565,10 @@ fn row(label: &str, latencies: &mut [Duration], errors: usize, kb: Option<f64>, 
     println!(
         "| {label} | {n} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {kb} | {errors} |",
         n as f64 / elapsed.as_secs_f64(),
-        percentile(latencies, 0.50),
-        percentile(latencies, 0.90),
-        percentile(latencies, 0.99),
-        percentile(latencies, 1.0),
+        percentile_ms(latencies, 0.50),
+        percentile_ms(latencies, 0.90),
+        percentile_ms(latencies, 0.99),
+        percentile_ms(latencies, 1.0),
     );
 }
 
@@ -637,7 +589,7 @@ async fn main() {
         return;
     }
 
-    let (server, base) = start_server(&args.server_bin, db.url()).await;
+    let (server, _data_dir, base) = start_server(&args.server_bin, db.url()).await;
     let http = reqwest::Client::new();
     let per_town = town_tiles(town_ids.len(), args.villages);
     let all: Vec<(u32, u32)> = per_town.iter().flatten().copied().collect();
@@ -651,7 +603,8 @@ async fn main() {
             let t = (c / 2) % town_ids.len();
             (format!("county-t{t:02}"), per_town[t].clone())
         };
-        clients.push((login(&http, &base, &login_name).await, Arc::new(tiles)));
+        let token = e2e::load::login(&http, &base, &login_name, CHIEF_PASSWORD).await;
+        clients.push((token, Arc::new(tiles)));
     }
     println!(
         "{} clients for {} s on {} z{ZOOM} river tiles ({} per town on average), \

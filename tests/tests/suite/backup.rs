@@ -31,16 +31,7 @@ impl Client {
     async fn login(port: u16, login: &str, password: &str) -> Self {
         let http = reqwest::Client::new();
         let base = format!("http://127.0.0.1:{port}");
-        let body: Value = http
-            .post(format!("{base}/api/v1/auth/login"))
-            .json(&serde_json::json!({"login": login, "password": password}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let token = body["token"].as_str().expect("token").to_owned();
+        let token = e2e::load::login(&http, &base, login, password).await;
         Self { http, base, token }
     }
 

@@ -14,18 +14,10 @@ async fn serve_without_database_url_uses_the_embedded_cluster_and_stops_it() {
     let child = serve(&data_dir, port);
     assert_eq!(wait_ready(port).await["database"], "ok");
     let client = reqwest::Client::new();
-    let login = client
-        .post(format!("http://127.0.0.1:{port}/api/v1/auth/login"))
-        .json(&serde_json::json!({"login": "admin", "password": "demo-admin-2026"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(login.status(), 200);
-    let page = client
-        .get(format!("http://127.0.0.1:{port}/"))
-        .send()
-        .await
-        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    // Logging in works (it panics otherwise): the demo town is loaded.
+    e2e::load::login(&client, &base, "admin", "demo-admin-2026").await;
+    let page = client.get(format!("{base}/")).send().await.unwrap();
     assert_eq!(page.status(), 200);
     assert!(postmaster_pid(&data_dir).exists(), "cluster running");
     terminate(child);
@@ -38,18 +30,11 @@ async fn serve_without_database_url_uses_the_embedded_cluster_and_stops_it() {
     let port = free_port();
     let child = serve(&data_dir, port);
     wait_ready(port).await;
-    let token: serde_json::Value = client
-        .post(format!("http://127.0.0.1:{port}/api/v1/auth/login"))
-        .json(&serde_json::json!({"login": "admin", "password": "demo-admin-2026"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let token = e2e::load::login(&client, &base, "admin", "demo-admin-2026").await;
     let towns: serde_json::Value = client
-        .get(format!("http://127.0.0.1:{port}/api/v1/towns"))
-        .bearer_auth(token["token"].as_str().unwrap())
+        .get(format!("{base}/api/v1/towns"))
+        .bearer_auth(token)
         .send()
         .await
         .unwrap()

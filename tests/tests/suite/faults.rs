@@ -35,16 +35,7 @@ fn http() -> reqwest::Client {
 }
 
 async fn login(base: &str, login: &str) -> String {
-    let body: Value = http()
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&serde_json::json!({"login": login, "password": "demo-chief-2026"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    body["token"].as_str().expect("token").to_owned()
+    e2e::load::login(&http(), base, login, "demo-chief-2026").await
 }
 
 /// A ten-minute walk along chief `n`'s reach, the `k`-th (its own start).

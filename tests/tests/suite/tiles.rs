@@ -9,14 +9,10 @@ use geozero::mvt::tile::{Layer, Value as MvtValue};
 use geozero::mvt::{Message, Tile};
 use std::collections::HashMap;
 
-/// The XYZ tile containing lon/lat at zoom z (the slippy-map formula).
+/// The XYZ tile containing lon/lat at zoom z.
 fn tile_of(lon: f64, lat: f64, z: u32) -> (u32, u32) {
-    let n = f64::from(1u32 << z);
-    let x = ((lon + 180.0) / 360.0 * n).floor() as u32;
-    let lat = lat.to_radians();
-    let y = ((1.0 - (lat.tan() + 1.0 / lat.cos()).ln() / std::f64::consts::PI) / 2.0 * n).floor()
-        as u32;
-    (x, y)
+    let tile = store::tiles::TileId::containing(lon, lat, z).expect("tile");
+    (tile.x, tile.y)
 }
 
 fn value(v: &MvtValue) -> String {
