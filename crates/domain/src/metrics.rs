@@ -1,6 +1,7 @@
 //! Patrol metrics: how long, how far, how fast a track is. Lengths are
-//! geodesic on the WGS-84 ellipsoid (`geo::Geodesic`, Karney's algorithm,
-//! the same as PostGIS `ST_Length(geography)`); times come from the points.
+//! geodesic on the WGS-84 ellipsoid (as PostGIS `ST_Length(geography)`:
+//! Karney's algorithm for segments over 1 km, the local ellipsoid scales
+//! below, equal to well under a millimetre); times come from the points.
 //!
 //! Definitions (the rule thresholds are in [`MetricsParams`]):
 //! - **segment**: two consecutive points; its *raw speed* is geodesic
@@ -23,7 +24,7 @@
 
 use crate::track::Track;
 use chrono::{DateTime, Utc};
-use geo::{Distance, Geodesic, Point};
+
 use serde::{Deserialize, Serialize};
 
 /// Thresholds that shape the metrics. [`Default`] gives the DESIGN defaults.
@@ -141,9 +142,9 @@ impl TrackMetrics {
         let segments: Vec<(f64, f64)> = points
             .windows(2)
             .map(|w| {
-                let d = Geodesic.distance(
-                    Point::new(w[0].lon, w[0].lat),
-                    Point::new(w[1].lon, w[1].lat),
+                let d = crate::coverage::segment_length_m(
+                    geo::coord! { x: w[0].lon, y: w[0].lat },
+                    geo::coord! { x: w[1].lon, y: w[1].lat },
                 );
                 (d, seconds_between(w[0].time, w[1].time))
             })
@@ -228,7 +229,7 @@ mod tests {
     use super::*;
     use crate::track::TrackPoint;
     use chrono::{Duration, TimeZone};
-    use geo::Length;
+    use geo::{Geodesic, Length};
 
     fn t0() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 7, 6, 1, 0, 0).unwrap()
