@@ -172,7 +172,7 @@ pub async fn upload(
         ));
     }
     let upload = read_upload(&ctx, &headers, request).await?;
-    let (id, created) = store::patrols::ingest(
+    let store::patrols::Ingested { detail, created } = store::patrols::ingest(
         &ctx.pool,
         store::patrols::Ingest {
             chief_id,
@@ -186,9 +186,8 @@ pub async fn upload(
         },
     )
     .await?;
-    let detail = store::patrols::detail(&ctx.pool, id).await?;
     tracing::info!(
-        patrol_id = id,
+        patrol_id = detail.id,
         chief_id,
         valid = detail.valid,
         "patrol stored"

@@ -47,6 +47,68 @@ pub fn unpack(bytes: &[u8]) -> Option<Vec<(f64, f64)>> {
     Some(positions)
 }
 
+/// The positions of [`pack`]'s output one by one, without collecting them:
+/// the duplicate check usually stops after a part of a candidate's points.
+/// `None` if `bytes` cannot have been written by [`pack`] (cut short, or a
+/// longitude without its latitude); the count is then exact. Numbers are
+/// not checked for overflow as in [`unpack`]: garbage decodes to garbage
+/// positions, never to a panic.
+pub fn positions(bytes: &[u8]) -> Option<Positions<'_>> {
+    // Each number ends with the one byte below 0x80 of its varint.
+    let numbers = bytes.iter().filter(|&&b| b < 0x80).count();
+    let cut_short = bytes.last().is_some_and(|&b| b >= 0x80);
+    (!cut_short && numbers % 2 == 0).then_some(Positions {
+        rest: bytes,
+        left: numbers / 2,
+        lon: 0,
+        lat: 0,
+    })
+}
+
+/// See [`positions`].
+pub struct Positions<'a> {
+    rest: &'a [u8],
+    left: usize,
+    lon: i64,
+    lat: i64,
+}
+
+impl Positions<'_> {
+    fn next_number(&mut self) -> i64 {
+        let mut n = 0u64;
+        let mut shift = 0u32;
+        while let Some((&byte, rest)) = self.rest.split_first() {
+            self.rest = rest;
+            n |= u64::from(byte & 0x7f).checked_shl(shift).unwrap_or(0);
+            shift += 7;
+            if byte < 0x80 {
+                break;
+            }
+        }
+        unzigzag(n)
+    }
+}
+
+impl Iterator for Positions<'_> {
+    type Item = (f64, f64);
+
+    fn next(&mut self) -> Option<(f64, f64)> {
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        self.lon = self.lon.wrapping_add(self.next_number());
+        self.lat = self.lat.wrapping_add(self.next_number());
+        Some((self.lon as f64 * QUANTUM_DEG, self.lat as f64 * QUANTUM_DEG))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left, Some(self.left))
+    }
+}
+
+impl ExactSizeIterator for Positions<'_> {}
+
 fn quantize(degrees: f64) -> i64 {
     // Coordinates are validated (|lon| ≤ 180) before a track gets here;
     // `as` saturates anything else instead of wrapping.
@@ -121,6 +183,13 @@ mod tests {
         assert_eq!(unpack(&[0x80]), None, "cut short");
         assert_eq!(unpack(&[0x02]), None, "a longitude without its latitude");
         assert_eq!(unpack(&[0xff; 11]), None, "a number longer than 64 bits");
+        assert_eq!(positions(&packed).unwrap().collect::<Vec<_>>(), back);
+        assert_eq!(positions(&[]).unwrap().len(), 0);
+        assert!(positions(&[0x80]).is_none(), "cut short");
+        assert!(
+            positions(&[0x02]).is_none(),
+            "a longitude without its latitude"
+        );
     }
 
     proptest! {
@@ -128,7 +197,11 @@ mod tests {
         fn every_position_round_trips(
             positions in prop::collection::vec((-180.0f64..=180.0, -90.0f64..=90.0), 0..50)
         ) {
-            let back = unpack(&pack(&track(&positions))).unwrap();
+            let packed = pack(&track(&positions));
+            let back = unpack(&packed).unwrap();
+            let streamed = super::positions(&packed).unwrap();
+            prop_assert_eq!(streamed.len(), back.len());
+            prop_assert_eq!(streamed.collect::<Vec<_>>(), back.clone());
             let mut expected: Vec<(i64, i64)> = positions
                 .iter()
                 .map(|&(lon, lat)| (quantize(lon), quantize(lat)))

@@ -225,17 +225,7 @@ impl NearCopyIndex {
         } else {
             PositionGrid::new(&positions, NEAR_COPY_RADIUS_M)
         };
-        let most_near_one_point = grid.as_ref().map_or(0, |grid| {
-            (0..grid.len())
-                .map(|i| {
-                    let [x, y] = grid.xy[i];
-                    let mut n = 0;
-                    grid.for_each_within_xy(x, y, 2.0 * NEAR_COPY_RADIUS_M + 1e-6, |_| n += 1);
-                    n
-                })
-                .max()
-                .unwrap_or(0)
-        });
+        let most_near_one_point = grid.as_ref().map_or(0, PositionGrid::most_within_diameter);
         Self {
             grid,
             most_near_one_point,
@@ -249,25 +239,30 @@ impl NearCopyIndex {
     /// indexed track (the pairwise test projects on a plane around either
     /// track; the two differ by micrometres over a few kilometres).
     pub fn is_near_copy_of(&self, other: &Track) -> bool {
-        let positions: Vec<(f64, f64)> = other.points.iter().map(|p| (p.lon, p.lat)).collect();
-        self.is_near_copy_of_positions(&positions)
+        self.is_near_copy_of_positions(other.points.iter().map(|p| (p.lon, p.lat)))
     }
 
     /// [`is_near_copy_of`](Self::is_near_copy_of) for positions
-    /// `(lon, lat)` in track order. Stops early once neither share can be
-    /// reached: against an independent walk of the same path, usually
-    /// after a fraction of its points.
-    pub fn is_near_copy_of_positions(&self, positions: &[(f64, f64)]) -> bool {
+    /// `(lon, lat)` in track order (such as
+    /// [`packed_positions::positions`](crate::packed_positions::positions)).
+    /// Stops early once neither share can be reached: against an
+    /// independent walk of the same path, usually after a fraction of its
+    /// points.
+    pub fn is_near_copy_of_positions(
+        &self,
+        positions: impl ExactSizeIterator<Item = (f64, f64)>,
+    ) -> bool {
         let Some(grid) = &self.grid else {
             return false;
         };
         let own = grid.len();
+        let total = positions.len();
         let mut marked = vec![false; own];
         let (mut own_near, mut other_near, mut other_far) = (0usize, 0usize, 0usize);
         let mut last = None;
-        for (k, &position) in positions.iter().enumerate() {
+        for (k, position) in positions.enumerate() {
             if k % NEAR_COPY_CHECK_EVERY == 0 {
-                let left = positions.len() - k;
+                let left = total - k;
                 let own_can = share_reached(
                     own.min(own_near.saturating_add(left.saturating_mul(self.most_near_one_point))),
                     own,
@@ -407,17 +402,21 @@ pub fn boxes_may_be_near_copies(a: &NearCopyBoxes, b: &NearCopyBoxes) -> bool {
     a_core.within(&b.bbox, margin) || b_core.within(&a.bbox, margin)
 }
 
-/// Positions projected on one plane and bucketed in square cells, to find
-/// the positions within a radius of a point by looking at ≤ 4 cells: one
-/// sorted array (no allocation per cell) and a map from cell to its slice.
+/// Positions projected on one plane and listed in every square cell their
+/// disc of the radius touches, so that the positions within the radius of a
+/// point are all listed in the one cell the point lies in: a query is one
+/// hash lookup, wherever the point falls. One sorted array of listings (no
+/// allocation per cell) and a map from cell to its slice.
 struct PositionGrid {
     plane: LocalPlane,
     radius_m: f64,
     cell_m: f64,
-    /// Projected positions, sorted by cell.
+    /// Projected positions, in the order given.
     xy: Vec<[f64; 2]>,
-    /// Cell → its range in `xy`.
-    cells: FxHashMap<(i64, i64), (u32, u32)>,
+    /// Position numbers (indices into `xy`), grouped by cell.
+    listed: Vec<u32>,
+    /// Cell → its range in `listed`.
+    cells: FxHashMap<u64, (u32, u32)>,
 }
 
 impl PositionGrid {
@@ -427,33 +426,31 @@ impl PositionGrid {
             return None;
         }
         let plane = LocalPlane::around(positions.iter().copied())?;
-        // Cells twice the diameter: a disc touches 1 to 4 of them.
+        // Cells twice the diameter: a disc touches 1 to 4 of them (2.25 on
+        // average), and a cell lists few positions.
         let cell_m = 4.0 * radius_m;
-        let cell_of = |[x, y]: [f64; 2]| (floor_i64(x / cell_m), floor_i64(y / cell_m));
-        let mut keyed: Vec<((i64, i64), [f64; 2])> = positions
+        let xy: Vec<[f64; 2]> = positions
             .iter()
-            .map(|&(lon, lat)| {
-                let xy = plane.project(lon, lat);
-                (cell_of(xy), xy)
-            })
+            .map(|&(lon, lat)| plane.project(lon, lat))
             .collect();
-        keyed.sort_unstable_by_key(|&(cell, _)| cell);
-        let mut cells = FxHashMap::with_capacity_and_hasher(keyed.len(), Default::default());
-        let mut start = 0;
-        for (i, w) in keyed.windows(2).enumerate() {
-            if w[0].0 != w[1].0 {
-                cells.insert(w[0].0, (start as u32, (i + 1) as u32));
-                start = i + 1;
-            }
+        let mut keyed: Vec<(u64, u32)> = Vec::with_capacity(xy.len() * 9 / 4);
+        for (i, &point) in xy.iter().enumerate() {
+            for_each_cell_touched(point, radius_m, cell_m, |cell| keyed.push((cell, i as u32)));
         }
-        if let Some(&(cell, _)) = keyed.last() {
-            cells.insert(cell, (start as u32, keyed.len() as u32));
+        keyed.sort_unstable();
+        let mut cells = FxHashMap::with_capacity_and_hasher(keyed.len(), Default::default());
+        let mut start = 0u32;
+        for group in keyed.chunk_by(|a, b| a.0 == b.0) {
+            let end = start + group.len() as u32;
+            cells.insert(group[0].0, (start, end));
+            start = end;
         }
         Some(Self {
             plane,
             radius_m,
             cell_m,
-            xy: keyed.into_iter().map(|(_, xy)| xy).collect(),
+            xy,
+            listed: keyed.into_iter().map(|(_, i)| i).collect(),
             cells,
         })
     }
@@ -470,33 +467,73 @@ impl PositionGrid {
         any
     }
 
-    /// Calls `near(i)` for each indexed position `i` (an index into the
-    /// sorted positions, `0..len`) within the radius of `(lon, lat)`.
-    fn for_each_near(&self, lon: f64, lat: f64, near: impl FnMut(usize)) {
+    /// Calls `near(i)` for each indexed position `i` (its index in the
+    /// positions given, `0..len`) within the radius of `(lon, lat)`.
+    fn for_each_near(&self, lon: f64, lat: f64, mut near: impl FnMut(usize)) {
         let [x, y] = self.plane.project(lon, lat);
-        self.for_each_within_xy(x, y, self.radius_m, near);
-    }
-
-    /// Calls `near(i)` for each indexed position within `radius_m` (at most
-    /// the cell size) of the projected point `[x, y]`.
-    fn for_each_within_xy(&self, x: f64, y: f64, radius_m: f64, mut near: impl FnMut(usize)) {
-        let r2 = radius_m * radius_m;
-        // The cells the disc touches, with a hair of slack for rounding.
-        let reach = radius_m / self.cell_m + 1e-9;
-        let (gx, gy) = (x / self.cell_m, y / self.cell_m);
-        for cx in floor_i64(gx - reach)..=floor_i64(gx + reach) {
-            for cy in floor_i64(gy - reach)..=floor_i64(gy + reach) {
-                if let Some(&(start, end)) = self.cells.get(&(cx, cy)) {
-                    for i in start as usize..end as usize {
-                        let q = self.xy[i];
-                        if (q[0] - x).powi(2) + (q[1] - y).powi(2) <= r2 {
-                            near(i);
-                        }
-                    }
+        let r2 = self.radius_m * self.radius_m;
+        let cell = cell_key(floor_i64(x / self.cell_m), floor_i64(y / self.cell_m));
+        if let Some(&(start, end)) = self.cells.get(&cell) {
+            for &i in &self.listed[start as usize..end as usize] {
+                let [qx, qy] = self.xy[i as usize];
+                if (qx - x).powi(2) + (qy - y).powi(2) <= r2 {
+                    near(i as usize);
                 }
             }
         }
     }
+
+    /// The most positions within twice the radius of one of them: a bound
+    /// on how many positions one point can be near (those all lie within
+    /// twice the radius of each other). Two positions within twice the
+    /// radius have their midpoint in both discs, so each is listed in the
+    /// midpoint's cell, one of the cells the other's disc touches.
+    fn most_within_diameter(&self) -> usize {
+        let d2 = (2.0 * self.radius_m).powi(2) + 1e-9;
+        // The position whose neighbours `q` was last counted for: each is
+        // listed in up to four of the cells looked at.
+        let mut counted_for = vec![u32::MAX; self.len()];
+        (0..self.len())
+            .map(|p| {
+                let [x, y] = self.xy[p];
+                let mut n = 0;
+                for_each_cell_touched([x, y], self.radius_m, self.cell_m, |cell| {
+                    let Some(&(start, end)) = self.cells.get(&cell) else {
+                        return;
+                    };
+                    for &q in &self.listed[start as usize..end as usize] {
+                        let [qx, qy] = self.xy[q as usize];
+                        if counted_for[q as usize] != p as u32
+                            && (qx - x).powi(2) + (qy - y).powi(2) <= d2
+                        {
+                            counted_for[q as usize] = p as u32;
+                            n += 1;
+                        }
+                    }
+                });
+                n
+            })
+            .max()
+            .unwrap_or(0)
+    }
+}
+
+/// Calls `cell(key)` for each cell of side `cell_m` that the square around
+/// the disc of `radius_m` at `[x, y]` touches (a hair wider, for rounding).
+fn for_each_cell_touched([x, y]: [f64; 2], radius_m: f64, cell_m: f64, mut cell: impl FnMut(u64)) {
+    let reach = radius_m + 1e-6;
+    for cx in floor_i64((x - reach) / cell_m)..=floor_i64((x + reach) / cell_m) {
+        for cy in floor_i64((y - reach) / cell_m)..=floor_i64((y + reach) / cell_m) {
+            cell(cell_key(cx, cy));
+        }
+    }
+}
+
+/// One map key for a cell, its coordinates truncated to 32 bits: cells of
+/// metres on a plane around one track fit, and a key shared by two far
+/// apart cells would only cost distance checks.
+fn cell_key(cx: i64, cy: i64) -> u64 {
+    (u64::from(cx as u32) << 32) | u64::from(cy as u32)
 }
 
 /// `v.floor() as i64` without a call into libm (the duplicate check rounds
@@ -840,6 +877,27 @@ mod tests {
                 })
                 .collect(),
             ..Track::default()
+        }
+    }
+
+    #[test]
+    fn the_bound_on_positions_near_one_point_is_exact() {
+        let brute = |xy: &[[f64; 2]]| {
+            xy.iter()
+                .map(|p| {
+                    xy.iter()
+                        .filter(|q| (p[0] - q[0]).hypot(p[1] - q[1]) <= 2.0 * NEAR_COPY_RADIUS_M)
+                        .count()
+                })
+                .max()
+                .unwrap_or(0)
+        };
+        for (seed, n) in [(1, 400), (2, 3600), (3, 60)] {
+            // A walk with its stops: clusters of fixes within a metre.
+            let walk = recorded_walk(seed, n);
+            let walk = joined(&[&walk, &stood_still(&walk, n / 3)]);
+            let grid = PositionGrid::new(&distinct_positions(&walk), NEAR_COPY_RADIUS_M).unwrap();
+            assert_eq!(grid.most_within_diameter(), brute(&grid.xy), "seed {seed}");
         }
     }
 

@@ -58,6 +58,23 @@ pub fn walk(
     out
 }
 
+/// The points as a [`Track`](crate::Track) (no elevations), as a reader
+/// would give them.
+pub fn track_of(points: &[(f64, f64, DateTime<Utc>)]) -> crate::Track {
+    crate::Track {
+        points: points
+            .iter()
+            .map(|&(lon, lat, time)| crate::TrackPoint {
+                lon,
+                lat,
+                ele: None,
+                time,
+            })
+            .collect(),
+        ..crate::Track::default()
+    }
+}
+
 /// A GPX 1.1 file of the points.
 pub fn gpx(points: &[(f64, f64, DateTime<Utc>)]) -> String {
     use std::fmt::Write;
@@ -386,23 +403,9 @@ fn round7(x: f64) -> f64 {
 mod tests {
     use super::*;
     use crate::similarity::{is_near_copy, looks_synthetic};
-    use crate::track::{Track, TrackPoint};
     use chrono::TimeZone;
 
-    fn track(points: &[(f64, f64, DateTime<Utc>)]) -> Track {
-        Track {
-            points: points
-                .iter()
-                .map(|&(lon, lat, time)| TrackPoint {
-                    lon,
-                    lat,
-                    ele: None,
-                    time,
-                })
-                .collect(),
-            ..Track::default()
-        }
-    }
+    use super::track_of as track;
 
     fn river() -> Vec<[f64; 2]> {
         (0..=25)

@@ -70,37 +70,49 @@ pub async fn recount_week(
     if locked.rows_affected() == 0 {
         return Err(StoreError::NotFound("chief"));
     }
-    let count: i32 = sqlx::query_scalar(
-        "UPDATE chief_weeks SET valid_patrols = (
-             SELECT count(*) FROM patrols
-             WHERE chief_id = $1 AND week_start = $2 AND COALESCE(override_valid, valid))
-         WHERE chief_id = $1 AND week_start = $2
-         RETURNING valid_patrols",
+    count_locked_week(conn, chief_id, week_start).await
+}
+
+/// The second half of [`recount_week`], for a caller that has locked the
+/// chief-week row in an earlier statement of its transaction (the upload
+/// does so in the statement that inserts the patrol): counts the week's
+/// valid patrols into `chief_weeks` and sets or clears the week's bit in
+/// its quarter's mask, in one statement. Returns the count.
+pub(crate) async fn count_locked_week(
+    conn: &mut PgConnection,
+    chief_id: i64,
+    week_start: NaiveDate,
+) -> crate::Result<i32> {
+    // The week's bit in its quarter's mask, under the chief_weeks row lock.
+    // Setting or clearing one bit of the latest row version (ON CONFLICT
+    // updates it in place) commutes with a concurrent recount of another
+    // week of the same quarter, which holds another chief_weeks row lock
+    // and touches another bit. EXCLUDED.valid_weeks is the bit if the week
+    // counts, else 0.
+    let (quarter_start, bit) = quarter_bit(week_start)?;
+    sqlx::query_scalar(
+        "WITH counted AS (
+             UPDATE chief_weeks SET valid_patrols = (
+                 SELECT count(*) FROM patrols
+                 WHERE chief_id = $1 AND week_start = $2 AND COALESCE(override_valid, valid))
+             WHERE chief_id = $1 AND week_start = $2
+             RETURNING valid_patrols),
+         quarter AS (
+             INSERT INTO chief_quarters (chief_id, quarter_start, town_id, valid_weeks)
+             SELECT c.id, $3, c.town_id, CASE WHEN counted.valid_patrols > 0 THEN $4 ELSE 0 END
+             FROM chiefs c, counted WHERE c.id = $1
+             ON CONFLICT (chief_id, quarter_start) DO UPDATE SET valid_weeks =
+                 CASE WHEN EXCLUDED.valid_weeks <> 0 THEN chief_quarters.valid_weeks | $4
+                      ELSE chief_quarters.valid_weeks & ~$4 END)
+         SELECT valid_patrols FROM counted",
     )
     .bind(chief_id)
     .bind(week_start)
-    .fetch_one(&mut *conn)
-    .await?;
-    // The week's bit in its quarter's mask, under the same chief_weeks row
-    // lock. Setting or clearing one bit of the latest row version (ON
-    // CONFLICT updates it in place) commutes with a concurrent recount of
-    // another week of the same quarter, which holds another chief_weeks
-    // row lock and touches another bit.
-    let (quarter_start, bit) = quarter_bit(week_start)?;
-    sqlx::query(
-        "INSERT INTO chief_quarters (chief_id, quarter_start, town_id, valid_weeks)
-         SELECT id, $2, town_id, CASE WHEN $4 THEN $3 ELSE 0 END FROM chiefs WHERE id = $1
-         ON CONFLICT (chief_id, quarter_start) DO UPDATE SET valid_weeks =
-             CASE WHEN $4 THEN chief_quarters.valid_weeks | $3
-                  ELSE chief_quarters.valid_weeks & ~$3 END",
-    )
-    .bind(chief_id)
     .bind(quarter_start)
     .bind(bit)
-    .bind(count > 0)
-    .execute(&mut *conn)
-    .await?;
-    Ok(count)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(StoreError::NotFound("chief week"))
 }
 
 /// The quarter of the week starting on `week_start` (a Monday) as stored in

@@ -20,6 +20,7 @@ use crate::StoreError;
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct UploadChief {
     pub id: i64,
+    pub name: String,
     pub town_id: i64,
     pub level: String,
     pub village_id: Option<i64>,
@@ -27,15 +28,15 @@ pub struct UploadChief {
     pub rules: serde_json::Value,
 }
 
+const UPLOAD_CHIEF_SELECT: &str = "SELECT c.id, c.name, c.town_id, c.level, c.village_id, t.rules
+     FROM chiefs c JOIN towns t ON t.id = c.town_id WHERE c.id = $1";
+
 pub async fn upload_chief(pool: &PgPool, chief_id: i64) -> crate::Result<UploadChief> {
-    sqlx::query_as(
-        "SELECT c.id, c.town_id, c.level, c.village_id, t.rules
-         FROM chiefs c JOIN towns t ON t.id = c.town_id WHERE c.id = $1",
-    )
-    .bind(chief_id)
-    .fetch_optional(pool)
-    .await?
-    .ok_or(StoreError::NotFound("chief"))
+    sqlx::query_as(UPLOAD_CHIEF_SELECT)
+        .bind(chief_id)
+        .fetch_optional(pool)
+        .await?
+        .ok_or(StoreError::NotFound("chief"))
 }
 
 /// The patrol a chief already has for this idempotency key or file, if any.
@@ -45,16 +46,44 @@ pub async fn existing(
     idempotency_key: Option<&str>,
     sha256: &[u8],
 ) -> crate::Result<Option<i64>> {
-    Ok(sqlx::query_scalar(
-        "SELECT id FROM patrols WHERE chief_id = $1
-           AND (original_sha256 = $2 OR ($3::text IS NOT NULL AND idempotency_key = $3))
-         ORDER BY id LIMIT 1",
-    )
-    .bind(chief_id)
-    .bind(sha256)
-    .bind(idempotency_key)
-    .fetch_optional(pool)
-    .await?)
+    Ok(sqlx::query_scalar(EXISTING_SELECT)
+        .bind(chief_id)
+        .bind(sha256)
+        .bind(idempotency_key)
+        .fetch_optional(pool)
+        .await?)
+}
+
+const EXISTING_SELECT: &str = "SELECT id FROM patrols WHERE chief_id = $1
+       AND (original_sha256 = $2 OR ($3::text IS NOT NULL AND idempotency_key = $3))
+     ORDER BY id LIMIT 1";
+
+/// [`upload_chief`] and [`existing`] in one round trip: the chief, and the
+/// patrol they already have for this key or file (`Ok(Err(id))`).
+async fn upload_chief_unless_existing(
+    pool: &PgPool,
+    chief_id: i64,
+    idempotency_key: Option<&str>,
+    sha256: &[u8],
+) -> crate::Result<Result<UploadChief, i64>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        chief: UploadChief,
+        existing: Option<i64>,
+    }
+    let sql = format!(
+        "WITH chief AS ({UPLOAD_CHIEF_SELECT})
+         SELECT chief.*, ({EXISTING_SELECT}) AS existing FROM chief"
+    );
+    let row: Row = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(chief_id)
+        .bind(sha256)
+        .bind(idempotency_key)
+        .fetch_optional(pool)
+        .await?
+        .ok_or(StoreError::NotFound("chief"))?;
+    Ok(row.existing.map_or(Ok(row.chief), Err))
 }
 
 /// Reaches assigned to the chief on `day` (CST). A town chief with none
@@ -140,70 +169,78 @@ pub async fn find_duplicate(
     pool: &PgPool,
     probe: Arc<DuplicateProbe>,
 ) -> Result<Option<i64>, IngestError> {
-    let exact: Option<i64> = sqlx::query_scalar(
-        "SELECT id FROM patrols WHERE shape_fingerprint = $1 ORDER BY id LIMIT 1",
-    )
-    .bind(&probe.fingerprint)
-    .fetch_optional(pool)
-    .await
-    .map_err(StoreError::from)?;
-    if exact.is_some() {
-        return Ok(exact);
-    }
+    const EXACT: &str = "SELECT id, NULL::bytea AS positions, NULL::bytea AS track, true AS exact
+         FROM patrols WHERE shape_fingerprint = $1 ORDER BY id LIMIT 1";
     let Some(NearCopyBoxes {
         bbox,
         core: Some(core),
     }) = probe.boxes
     else {
-        // Fewer than ten distinct positions: nobody's near copy.
-        return Ok(None);
+        // Fewer than ten distinct positions: nobody's near copy, but the
+        // same shape may have been uploaded before.
+        return Ok(sqlx::query_scalar(
+            "SELECT id FROM patrols WHERE shape_fingerprint = $1 ORDER BY id LIMIT 1",
+        )
+        .bind(&probe.fingerprint)
+        .fetch_optional(pool)
+        .await
+        .map_err(StoreError::from)?);
     };
     let (dlon, dlat) = bbox.margin_deg();
     let n = probe.point_count as i32;
-    // Rows from before migration 0008 have no packed positions: their track.
-    type Candidate = (i64, Option<Vec<u8>>, Option<Vec<u8>>);
-    let candidates: Vec<Candidate> = sqlx::query_as(
-        "SELECT id, positions, CASE WHEN positions IS NULL THEN ST_AsBinary(track) END
+    // The exact copy (same fingerprint) and the near-copy candidates in one
+    // round trip. Rows from before migration 0008 have no packed positions:
+    // their track.
+    type Candidate = (i64, Option<Vec<u8>>, Option<Vec<u8>>, bool);
+    let sql = format!(
+        "({EXACT})
+         UNION ALL
+         (SELECT id, positions, CASE WHEN positions IS NULL THEN ST_AsBinary(track) END, false
          FROM patrols
-         WHERE bbox && ST_MakeEnvelope($1 - $9, $2 - $10, $3 + $9, $4 + $10, 4326)
+         WHERE bbox && ST_MakeEnvelope($2 - $10, $3 - $11, $4 + $10, $5 + $11, 4326)
            AND core_bbox IS NOT NULL
-           AND point_count BETWEEN $11 * 0.8 AND $11 * 1.25
-           AND (   (ST_XMin(bbox) <= $5 + $9 AND ST_YMin(bbox) <= $6 + $10
-                    AND ST_XMax(bbox) >= $7 - $9 AND ST_YMax(bbox) >= $8 - $10)
-                OR (ST_XMin(core_bbox) >= $1 - $9 AND ST_YMin(core_bbox) >= $2 - $10
-                    AND ST_XMax(core_bbox) <= $3 + $9 AND ST_YMax(core_bbox) <= $4 + $10))
-         ORDER BY greatest(abs(ST_XMin(core_bbox) - $5), abs(ST_YMin(core_bbox) - $6),
-                           abs(ST_XMax(core_bbox) - $7), abs(ST_YMax(core_bbox) - $8)),
+           AND point_count BETWEEN $12 * 0.8 AND $12 * 1.25
+           AND (   (ST_XMin(bbox) <= $6 + $10 AND ST_YMin(bbox) <= $7 + $11
+                    AND ST_XMax(bbox) >= $8 - $10 AND ST_YMax(bbox) >= $9 - $11)
+                OR (ST_XMin(core_bbox) >= $2 - $10 AND ST_YMin(core_bbox) >= $3 - $11
+                    AND ST_XMax(core_bbox) <= $4 + $10 AND ST_YMax(core_bbox) <= $5 + $11))
+         ORDER BY greatest(abs(ST_XMin(core_bbox) - $6), abs(ST_YMin(core_bbox) - $7),
+                           abs(ST_XMax(core_bbox) - $8), abs(ST_YMax(core_bbox) - $9)),
                   id DESC
-         LIMIT $12",
-    )
-    .bind(bbox.min_lon)
-    .bind(bbox.min_lat)
-    .bind(bbox.max_lon)
-    .bind(bbox.max_lat)
-    .bind(core.min_lon)
-    .bind(core.min_lat)
-    .bind(core.max_lon)
-    .bind(core.max_lat)
-    .bind(dlon)
-    .bind(dlat)
-    .bind(n)
-    .bind(NEAR_COPY_CANDIDATES)
-    .fetch_all(pool)
-    .await
-    .map_err(StoreError::from)?;
+         LIMIT $13)"
+    );
+    let candidates: Vec<Candidate> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(&probe.fingerprint)
+        .bind(bbox.min_lon)
+        .bind(bbox.min_lat)
+        .bind(bbox.max_lon)
+        .bind(bbox.max_lat)
+        .bind(core.min_lon)
+        .bind(core.min_lat)
+        .bind(core.max_lon)
+        .bind(core.max_lat)
+        .bind(dlon)
+        .bind(dlat)
+        .bind(n)
+        .bind(NEAR_COPY_CANDIDATES)
+        .fetch_all(pool)
+        .await
+        .map_err(StoreError::from)?;
+    if let Some(&(id, ..)) = candidates.iter().find(|c| c.3) {
+        return Ok(Some(id));
+    }
     if candidates.is_empty() {
         return Ok(None);
     }
     blocking(move || {
-        Ok(candidates.into_iter().find_map(|(id, packed, wkb)| {
+        Ok(candidates.into_iter().find_map(|(id, packed, wkb, _)| {
             let near = match (packed, wkb) {
                 (Some(packed), _) => probe
                     .index
-                    .is_near_copy_of_positions(&domain::packed_positions::unpack(&packed)?),
+                    .is_near_copy_of_positions(domain::packed_positions::positions(&packed)?),
                 (None, Some(wkb)) => probe
                     .index
-                    .is_near_copy_of_positions(&track_m_positions(&wkb)?.collect::<Vec<_>>()),
+                    .is_near_copy_of_positions(track_m_positions(&wkb)?),
                 (None, None) => false,
             };
             near.then_some(id)
@@ -275,12 +312,12 @@ pub fn decode_track_m(wkb: &[u8]) -> Option<Track> {
 
 /// The positions `(lon, lat)` of a track as [`decode_track_m`] reads it,
 /// without making times of the M values: all the duplicate check needs.
-fn track_m_positions(wkb: &[u8]) -> Option<impl Iterator<Item = (f64, f64)> + '_> {
+fn track_m_positions(wkb: &[u8]) -> Option<impl ExactSizeIterator<Item = (f64, f64)> + '_> {
     Some(linestring_m(wkb)?.map(|[lon, lat, _]| (lon, lat)))
 }
 
 /// The points `[x, y, m]` of an ISO WKB LineStringM, either byte order.
-fn linestring_m(wkb: &[u8]) -> Option<impl Iterator<Item = [f64; 3]> + '_> {
+fn linestring_m(wkb: &[u8]) -> Option<impl ExactSizeIterator<Item = [f64; 3]> + '_> {
     let little = *wkb.first()? == 1;
     let u32_at = |i: usize| -> Option<u32> {
         let b: [u8; 4] = wkb.get(i..i + 4)?.try_into().ok()?;
@@ -309,6 +346,7 @@ fn linestring_m(wkb: &[u8]) -> Option<impl Iterator<Item = [f64; 3]> + '_> {
 }
 
 /// A patrol ready to be stored.
+#[derive(Clone, Copy)]
 pub struct NewPatrol<'a> {
     pub chief: &'a UploadChief,
     pub uploaded_by: i64,
@@ -329,27 +367,80 @@ pub struct NewPatrol<'a> {
     pub assessment: &'a Assessment,
 }
 
-/// Stores a patrol; `Ok((id, false))` when an equal upload won a race.
-pub async fn insert(pool: &PgPool, new: NewPatrol<'_>) -> crate::Result<(i64, bool)> {
+/// What [`insert`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    /// Stored now, with the instants as the database keeps them
+    /// (microseconds).
+    Created {
+        id: i64,
+        uploaded_at: DateTime<Utc>,
+        started_at: DateTime<Utc>,
+        ended_at: DateTime<Utc>,
+    },
+    /// An equal upload (same file or idempotency key) won a race: its id.
+    Existing(i64),
+}
+
+impl Stored {
+    pub fn id(&self) -> i64 {
+        match *self {
+            Self::Created { id, .. } | Self::Existing(id) => id,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct CreatedRow {
+    id: i64,
+    uploaded_at: DateTime<Utc>,
+    started_at: DateTime<Utc>,
+    ended_at: DateTime<Utc>,
+}
+
+/// Stores a patrol: the patrol with its per-reach coverage and the lock on
+/// its chief-week in one statement, the week's recount in a second, in one
+/// transaction (four round trips with BEGIN and COMMIT).
+pub async fn insert(pool: &PgPool, new: NewPatrol<'_>) -> crate::Result<Stored> {
     let mut tx = pool.begin().await?;
     let a = new.assessment;
     let reasons: Vec<&str> = a.validity.reasons.iter().map(|r| r.code()).collect();
     let metrics =
         serde_json::json!({"gaps": a.metrics.gaps, "fast_length_m": a.metrics.fast_length_m});
-    let mut query = sqlx::query_scalar(
-        "WITH g AS (SELECT ST_GeomFromWKB($13, 4326) AS track)
-         INSERT INTO patrols (town_id, chief_id, uploaded_by, idempotency_key, original, original_sha256,
-             original_content_type, coords, notes, started_at, ended_at, week_start,
-             track, track_simplified, point_count, length_m, duration_s, moving_time_s, max_speed_kmh,
-             fast_share, coverage, valid, reasons, flags, shape_fingerprint, metrics, duplicate_of,
-             bbox, core_bbox, positions)
-         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
-             g.track, ST_GeomFromWKB($35, 4326),
-             $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26,
-             ST_MakeEnvelope($27, $28, $29, $30, 4326), ST_MakeEnvelope($31, $32, $33, $34, 4326),
-             $36
-         FROM g
-         ON CONFLICT DO NOTHING RETURNING id",
+    let reach_ids: Vec<i64> = a.reaches.iter().map(|(id, _)| *id).collect();
+    let reach_coverage: Vec<f64> = a.reaches.iter().map(|(_, c)| c.coverage.get()).collect();
+    let reach_covered_m: Vec<f64> = a.reaches.iter().map(|(_, c)| c.covered_m).collect();
+    // The chief-week row is locked here (created if missing) and counted in
+    // the next statement, whose snapshot then includes every patrol
+    // committed by an upload that held the lock before: see
+    // [`crate::compliance::recount_week`].
+    let mut query = sqlx::query_as(
+        "WITH g AS (SELECT ST_GeomFromWKB($13, 4326) AS track),
+         patrol AS (
+             INSERT INTO patrols (town_id, chief_id, uploaded_by, idempotency_key, original,
+                 original_sha256, original_content_type, coords, notes, started_at, ended_at,
+                 week_start, track, track_simplified, point_count, length_m, duration_s,
+                 moving_time_s, max_speed_kmh, fast_share, coverage, valid, reasons, flags,
+                 shape_fingerprint, metrics, duplicate_of, bbox, core_bbox, positions)
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
+                 g.track, ST_GeomFromWKB($35, 4326),
+                 $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26,
+                 ST_MakeEnvelope($27, $28, $29, $30, 4326), ST_MakeEnvelope($31, $32, $33, $34, 4326),
+                 $36
+             FROM g
+             ON CONFLICT DO NOTHING
+             RETURNING id, uploaded_at, started_at, ended_at),
+         reaches AS (
+             INSERT INTO patrol_reaches (patrol_id, reach_id, town_id, coverage, covered_m)
+             SELECT patrol.id, r.reach_id, $1, r.coverage, r.covered_m
+             FROM patrol, unnest($37::bigint[], $38::float8[], $39::float8[])
+                 AS r(reach_id, coverage, covered_m)),
+         week_lock AS (
+             INSERT INTO chief_weeks (chief_id, week_start, town_id, valid_patrols)
+             SELECT $2, $12, $1, 0 FROM patrol
+             ON CONFLICT (chief_id, week_start)
+             DO UPDATE SET valid_patrols = chief_weeks.valid_patrols)
+         SELECT id, uploaded_at, started_at, ended_at FROM patrol",
     )
     .bind(new.chief.town_id)
     .bind(new.chief.id)
@@ -386,38 +477,93 @@ pub async fn insert(pool: &PgPool, new: NewPatrol<'_>) -> crate::Result<(i64, bo
             .bind(b.map(|b| b.max_lon))
             .bind(b.map(|b| b.max_lat));
     }
-    let id: Option<i64> = query
+    let created: Option<CreatedRow> = query
         .bind(encode_simplified(new.track))
         .bind(new.packed_positions)
+        .bind(&reach_ids)
+        .bind(&reach_coverage)
+        .bind(&reach_covered_m)
         .fetch_optional(&mut *tx)
         .await?;
-    let Some(id) = id else {
+    let Some(CreatedRow {
+        id,
+        uploaded_at,
+        started_at,
+        ended_at,
+    }) = created
+    else {
         tx.rollback().await?;
         let id = existing(pool, new.chief.id, new.idempotency_key, new.original_sha256)
             .await?
             .ok_or_else(|| StoreError::Conflict("the upload conflicts with another".into()))?;
-        return Ok((id, false));
+        return Ok(Stored::Existing(id));
     };
-    for (reach_id, c) in &a.reaches {
-        sqlx::query(
-            "INSERT INTO patrol_reaches (patrol_id, reach_id, town_id, coverage, covered_m)
-             VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(id)
-        .bind(reach_id)
-        .bind(new.chief.town_id)
-        .bind(c.coverage.get())
-        .bind(c.covered_m)
-        .execute(&mut *tx)
-        .await?;
-    }
-    // The lock-then-count recount: two uploads of one chief-week landing
-    // at once must not overwrite each other's count (a single
-    // INSERT … SELECT count(*) … ON CONFLICT would, each counting only its
-    // own uncommitted patrol).
-    crate::compliance::recount_week(&mut tx, new.chief.id, new.week_start).await?;
+    crate::compliance::count_locked_week(&mut tx, new.chief.id, new.week_start).await?;
     tx.commit().await?;
-    Ok((id, true))
+    Ok(Stored::Created {
+        id,
+        uploaded_at,
+        started_at,
+        ended_at,
+    })
+}
+
+impl NewPatrol<'_> {
+    /// The patrol as `GET /api/v1/patrols/{id}` shows it right after
+    /// [`insert`] created it, without reading it back.
+    fn detail(
+        &self,
+        id: i64,
+        uploaded_at: DateTime<Utc>,
+        started_at: DateTime<Utc>,
+        ended_at: DateTime<Utc>,
+    ) -> PatrolDetail {
+        let a = self.assessment;
+        let mut reaches: Vec<PatrolReach> = a
+            .reaches
+            .iter()
+            .map(|(reach_id, c)| PatrolReach {
+                reach_id: *reach_id,
+                coverage: c.coverage.get(),
+                covered_m: c.covered_m,
+            })
+            .collect();
+        reaches.sort_by_key(|r| r.reach_id);
+        PatrolRow {
+            id,
+            town_id: self.chief.town_id,
+            chief_id: self.chief.id,
+            chief_name: self.chief.name.clone(),
+            uploaded_at,
+            started_at,
+            ended_at,
+            week_start: self.week_start,
+            point_count: a.metrics.point_count as i32,
+            length_m: a.metrics.length_m,
+            duration_s: a.metrics.duration_s,
+            moving_time_s: a.metrics.moving_time_s,
+            max_speed_kmh: a.metrics.max_speed_kmh,
+            fast_share: a.metrics.fast_share,
+            coverage: a.best_coverage(),
+            valid: a.validity.valid,
+            reasons: a
+                .validity
+                .reasons
+                .iter()
+                .map(|r| r.code().to_owned())
+                .collect(),
+            flags: a.flags.iter().map(|f| (*f).to_owned()).collect(),
+            notes: self.notes.map(str::to_owned),
+            coords: self.coords.to_owned(),
+            original_content_type: self.original_content_type.to_owned(),
+            duplicate_of: self.duplicate_of,
+            override_valid: None,
+            override_reason: None,
+            overridden_by: None,
+            overridden_at: None,
+        }
+        .into_detail(reaches)
+    }
 }
 
 /// Coverage of one reach by a patrol.
@@ -696,15 +842,19 @@ impl IngestError {
 /// search → reaches assigned on the CST day → metrics, coverage, validity
 /// and flags ([`domain::patrol::assess`]) → [`insert`] (the patrol, its
 /// coverage rows and the chief-week recount in one transaction). Returns
-/// the patrol id and whether it was created now. CPU work runs on the
-/// blocking pool so the async runtime keeps serving.
-pub async fn ingest(pool: &PgPool, upload: Ingest<'_>) -> Result<(i64, bool), IngestError> {
+/// the patrol as the API shows it and whether it was created now; a new
+/// patrol's is built from what was stored, not read back. CPU work runs on
+/// the blocking pool so the async runtime keeps serving.
+pub async fn ingest(pool: &PgPool, upload: Ingest<'_>) -> Result<Ingested, IngestError> {
     use sha2::{Digest, Sha256};
     let sha256 = Sha256::digest(&upload.bytes).to_vec();
-    if let Some(id) = existing(pool, upload.chief_id, upload.idempotency_key, &sha256).await? {
-        return Ok((id, false));
-    }
-    let chief = upload_chief(pool, upload.chief_id).await?;
+    let chief =
+        match upload_chief_unless_existing(pool, upload.chief_id, upload.idempotency_key, &sha256)
+            .await?
+        {
+            Ok(chief) => chief,
+            Err(id) => return Ok(Ingested::earlier(pool, id).await?),
+        };
     let rules = domain::validity::RuleSet::from_json(&chief.rules.to_string()).unwrap_or_default();
     let (format, gcj02) = (upload.format, upload.gcj02);
     let (track, bytes, probe) = blocking(move || {
@@ -736,27 +886,52 @@ pub async fn ingest(pool: &PgPool, upload: Ingest<'_>) -> Result<(i64, bool), In
         Ok((track, assessment))
     })
     .await?;
-    Ok(insert(
-        pool,
-        NewPatrol {
-            chief: &chief,
-            uploaded_by: upload.uploaded_by,
-            idempotency_key: upload.idempotency_key,
-            original: &bytes,
-            original_sha256: &sha256,
-            original_content_type: format.content_type(),
-            coords: if gcj02 { "gcj02" } else { "wgs84" },
-            notes: upload.notes,
-            track: &track,
-            week_start: week.monday(),
-            fingerprint: &probe.fingerprint,
-            boxes: probe.boxes.as_ref(),
-            packed_positions: &probe.packed_positions,
-            duplicate_of,
-            assessment: &assessment,
-        },
-    )
-    .await?)
+    let new = NewPatrol {
+        chief: &chief,
+        uploaded_by: upload.uploaded_by,
+        idempotency_key: upload.idempotency_key,
+        original: &bytes,
+        original_sha256: &sha256,
+        original_content_type: format.content_type(),
+        coords: if gcj02 { "gcj02" } else { "wgs84" },
+        notes: upload.notes,
+        track: &track,
+        week_start: week.monday(),
+        fingerprint: &probe.fingerprint,
+        boxes: probe.boxes.as_ref(),
+        packed_positions: &probe.packed_positions,
+        duplicate_of,
+        assessment: &assessment,
+    };
+    match insert(pool, new).await? {
+        Stored::Created {
+            id,
+            uploaded_at,
+            started_at,
+            ended_at,
+        } => Ok(Ingested {
+            detail: new.detail(id, uploaded_at, started_at, ended_at),
+            created: true,
+        }),
+        Stored::Existing(id) => Ok(Ingested::earlier(pool, id).await?),
+    }
+}
+
+/// An ingested upload: the patrol, and whether it was created now (`false`:
+/// the chief had uploaded this file or idempotency key before).
+#[derive(Debug, Clone)]
+pub struct Ingested {
+    pub detail: PatrolDetail,
+    pub created: bool,
+}
+
+impl Ingested {
+    async fn earlier(pool: &PgPool, id: i64) -> crate::Result<Self> {
+        Ok(Self {
+            detail: detail(pool, id).await?,
+            created: false,
+        })
+    }
 }
 
 async fn blocking<T: Send + 'static>(

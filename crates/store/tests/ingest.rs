@@ -72,17 +72,25 @@ async fn ingest_judges_stores_and_recounts_once() {
         &mut Rng::new(1),
     );
     let file = synth::gpx(&points);
-    let (id, created) = ingest(pool, upload(hz001, &file, None)).await.unwrap();
-    assert!(created);
+    let ingested = ingest(pool, upload(hz001, &file, None)).await.unwrap();
+    assert!(ingested.created);
+    let id = ingested.detail.id;
+    // The answer is built from what was stored, not read back: it must be
+    // what reading back gives, to the last digit.
     let detail = store::patrols::detail(pool, id).await.unwrap();
+    assert_eq!(
+        serde_json::to_value(&ingested.detail).unwrap(),
+        serde_json::to_value(&detail).unwrap()
+    );
+    assert!(!detail.reaches.is_empty());
     assert!(detail.valid, "{:?}", detail.reasons);
     assert_eq!(detail.week, "2026-W47");
     assert!(detail.coverage > 0.8, "{}", detail.coverage);
     assert_eq!(valid_count(pool, hz001.0, monday).await, 1);
 
     // The same file again (and by key): the same patrol, counted once.
-    let (again, created) = ingest(pool, upload(hz001, &file, None)).await.unwrap();
-    assert_eq!((again, created), (id, false));
+    let again = ingest(pool, upload(hz001, &file, None)).await.unwrap();
+    assert_eq!((again.detail.id, again.created), (id, false));
     assert_eq!(valid_count(pool, hz001.0, monday).await, 1);
 
     // HZ003 uploads HZ001's walk with times two days later: a replay of it,
@@ -91,10 +99,14 @@ async fn ingest_judges_stores_and_recounts_once() {
         .iter()
         .map(|&(lon, lat, t)| (lon, lat, t + Duration::days(2)))
         .collect();
-    let (copy, _) = ingest(pool, upload(hz003, &synth::gpx(&shifted), None))
+    let copy = ingest(pool, upload(hz003, &synth::gpx(&shifted), None))
         .await
         .unwrap();
-    let copy = store::patrols::detail(pool, copy).await.unwrap();
+    assert_eq!(
+        serde_json::to_value(&copy.detail).unwrap(),
+        serde_json::to_value(store::patrols::detail(pool, copy.detail.id).await.unwrap()).unwrap()
+    );
+    let copy = copy.detail;
     assert_eq!(copy.duplicate_of, Some(id));
     assert_eq!(
         copy.reasons,
@@ -147,7 +159,7 @@ async fn concurrent_uploads_of_one_chief_week_are_both_counted() {
         })
         .collect();
     for task in tasks {
-        assert!(matches!(task.await.unwrap(), Ok((_, true))));
+        assert!(matches!(task.await.unwrap(), Ok(ingested) if ingested.created));
     }
     let monday = NaiveDate::from_ymd_opt(2026, 11, 16).unwrap();
     assert_eq!(valid_count(pool, hz003.0, monday).await, 4);
@@ -182,21 +194,21 @@ async fn a_replay_is_caught_among_more_than_twenty_walks_of_the_reach() {
     for i in 0..24u64 {
         let at = start() - Duration::days(60) + Duration::hours(8 * i as i64);
         let points = synth::record(&line, at, &Gait::WALK, &mut Rng::new(100 + i));
-        let (id, created) = ingest(pool, upload(hz002, &synth::gpx(&points), None))
+        let ingested = ingest(pool, upload(hz002, &synth::gpx(&points), None))
             .await
             .unwrap();
-        assert!(created);
-        let detail = store::patrols::detail(pool, id).await.unwrap();
-        assert_eq!(detail.duplicate_of, None, "walk {i} is its own");
+        assert!(ingested.created);
+        let id = ingested.detail.id;
+        assert_eq!(ingested.detail.duplicate_of, None, "walk {i} is its own");
         walks.push((id, points));
     }
     // The most recent walk, a week later, with every 25th point 5 m off.
     let (original, points) = walks.last().unwrap();
-    let (copy, created) = ingest(pool, upload(hz002, &replay_a_week_later(points), None))
+    let copy = ingest(pool, upload(hz002, &replay_a_week_later(points), None))
         .await
         .unwrap();
-    assert!(created);
-    let copy = store::patrols::detail(pool, copy).await.unwrap();
+    assert!(copy.created);
+    let copy = store::patrols::detail(pool, copy.detail.id).await.unwrap();
     assert_eq!(copy.duplicate_of, Some(*original));
     assert!(
         copy.reasons.iter().any(|r| r == "duplicate_track"),
@@ -219,9 +231,11 @@ async fn replays_are_caught_with_packed_positions_and_without() {
     for (seed, before_0008) in [(300u64, false), (301, true)] {
         let at = start() - Duration::days(30) + Duration::hours(seed as i64);
         let points = synth::record(&line, at, &Gait::WALK, &mut Rng::new(seed));
-        let (original, _) = ingest(pool, upload(hz004, &synth::gpx(&points), None))
+        let original = ingest(pool, upload(hz004, &synth::gpx(&points), None))
             .await
-            .unwrap();
+            .unwrap()
+            .detail
+            .id;
         let (packed, track): (i32, i32) = sqlx::query_as(
             "SELECT octet_length(positions), octet_length(ST_AsBinary(track))
              FROM patrols WHERE id = $1",
@@ -238,10 +252,10 @@ async fn replays_are_caught_with_packed_positions_and_without() {
                 .await
                 .unwrap();
         }
-        let (copy, _) = ingest(pool, upload(hz004, &replay_a_week_later(&points), None))
+        let copy = ingest(pool, upload(hz004, &replay_a_week_later(&points), None))
             .await
-            .unwrap();
-        let copy = store::patrols::detail(pool, copy).await.unwrap();
+            .unwrap()
+            .detail;
         assert_eq!(
             copy.duplicate_of,
             Some(original),

@@ -522,8 +522,8 @@ pub async fn load(pool: &PgPool, now: DateTime<Utc>) -> crate::Result<SeasonSumm
             now,
         };
         match crate::patrols::ingest(pool, upload).await {
-            Ok((_, true)) => created += 1,
-            Ok((_, false)) => {}
+            Ok(ingested) if ingested.created => created += 1,
+            Ok(_) => {}
             Err(crate::patrols::IngestError::Store(e)) => return Err(e),
             Err(e) => {
                 return Err(crate::StoreError::Conflict(format!(
