@@ -66,6 +66,7 @@ pub fn positions(bytes: &[u8]) -> Option<Positions<'_>> {
 }
 
 /// See [`positions`].
+#[derive(Clone)]
 pub struct Positions<'a> {
     rest: &'a [u8],
     left: usize,

@@ -245,16 +245,115 @@ impl NearCopyIndex {
     /// [`is_near_copy_of`](Self::is_near_copy_of) for positions
     /// `(lon, lat)` in track order (such as
     /// [`packed_positions::positions`](crate::packed_positions::positions)).
-    /// Stops early once neither share can be reached: against an
-    /// independent walk of the same path, usually after a fraction of its
-    /// points.
+    ///
+    /// Most candidates are independent walks of the same path, and two
+    /// cheap passes settle them: the other track's share fails after a
+    /// tenth or so of its points ([`Self::other_share`]), and an occupancy
+    /// map of its points proves more than a tenth of ours far from all of
+    /// them ([`Self::own_share_cannot_reach`]). Only what they leave open
+    /// gets the exact comparison of every point ([`Self::compare_all`]).
     pub fn is_near_copy_of_positions(
         &self,
-        positions: impl ExactSizeIterator<Item = (f64, f64)>,
+        positions: impl ExactSizeIterator<Item = (f64, f64)> + Clone,
     ) -> bool {
         let Some(grid) = &self.grid else {
             return false;
         };
+        match self.other_share(grid, positions.clone()) {
+            OtherShare::Reached => true,
+            OtherShare::TooFewPoints => false,
+            OtherShare::Failed if self.own_share_cannot_reach(grid, positions.clone()) => false,
+            OtherShare::Failed => self.compare_all(grid, positions),
+        }
+    }
+
+    /// Whether at least [`NEAR_COPY_MIN_SHARE`] of the other track's
+    /// distinct positions lie near ours; stops as soon as they cannot.
+    fn other_share(
+        &self,
+        grid: &PositionGrid,
+        positions: impl ExactSizeIterator<Item = (f64, f64)>,
+    ) -> OtherShare {
+        let total = positions.len();
+        let (mut near, mut far) = (0usize, 0usize);
+        let mut last = None;
+        for (k, position) in positions.enumerate() {
+            if k % NEAR_COPY_CHECK_EVERY == 0 {
+                let left = total - k;
+                if !share_reached(near + left, near + left + far) {
+                    return OtherShare::Failed;
+                }
+            }
+            if last == Some(position) {
+                continue;
+            }
+            last = Some(position);
+            if grid.any_near(position.0, position.1) {
+                near += 1;
+            } else {
+                far += 1;
+            }
+        }
+        if near + far < NEAR_COPY_MIN_POINTS {
+            OtherShare::TooFewPoints
+        } else if share_reached(near, near + far) {
+            OtherShare::Reached
+        } else {
+            OtherShare::Failed
+        }
+    }
+
+    /// True if more than a tenth of our positions have none of the other
+    /// track's points within the radius, so our share cannot reach
+    /// [`NEAR_COPY_MIN_SHARE`]. The other's points are marked in a bitmap
+    /// of half-metre cells (hashed: a collision only makes a cell look
+    /// occupied); a position none of whose cells within the radius is
+    /// occupied is far from them all. False means "not proven", not "near".
+    fn own_share_cannot_reach(
+        &self,
+        grid: &PositionGrid,
+        positions: impl ExactSizeIterator<Item = (f64, f64)>,
+    ) -> bool {
+        let own = grid.len();
+        // 64 bits per point: about one cell in 64 looks occupied by mistake.
+        let bits = (positions.len().max(1) * 64).next_power_of_two();
+        let shift = 64 - bits.trailing_zeros();
+        let mut occupied = vec![0u64; bits / 64];
+        for (lon, lat) in positions {
+            let [x, y] = grid.plane.project(lon, lat);
+            let bit = occupancy_hash(floor_i64(x * 2.0), floor_i64(y * 2.0)) >> shift;
+            occupied[(bit / 64) as usize] |= 1 << (bit % 64);
+        }
+        let is_occupied = |cx: i64, cy: i64| {
+            let bit = occupancy_hash(cx, cy) >> shift;
+            occupied[(bit / 64) as usize] & (1 << (bit % 64)) != 0
+        };
+        let reach = grid.radius_m + 1e-6;
+        let mut far = 0;
+        for &[x, y] in &grid.xy {
+            let near_possible =
+                (floor_i64((x - reach) * 2.0)..=floor_i64((x + reach) * 2.0)).any(|cx| {
+                    (floor_i64((y - reach) * 2.0)..=floor_i64((y + reach) * 2.0))
+                        .any(|cy| is_occupied(cx, cy))
+                });
+            if !near_possible {
+                far += 1;
+                if !share_reached(own - far, own) {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
+    /// The exact comparison: one pass over the other track's distinct
+    /// positions, each near ours or not, marking ours near it. Stops early
+    /// once neither share can be reached.
+    fn compare_all(
+        &self,
+        grid: &PositionGrid,
+        positions: impl ExactSizeIterator<Item = (f64, f64)>,
+    ) -> bool {
         let own = grid.len();
         let total = positions.len();
         let mut marked = vec![false; own];
@@ -294,6 +393,21 @@ impl NearCopyIndex {
         other_len >= NEAR_COPY_MIN_POINTS
             && (share_reached(own_near, own) || share_reached(other_near, other_len))
     }
+}
+
+/// What [`NearCopyIndex::other_share`] found.
+enum OtherShare {
+    Reached,
+    Failed,
+    /// Fewer than [`NEAR_COPY_MIN_POINTS`] distinct positions: never a copy.
+    TooFewPoints,
+}
+
+/// A multiplicative hash of a half-metre cell, whose top bits pick its bit
+/// in the occupancy bitmap: neighbouring cells spread over the bitmap.
+fn occupancy_hash(cx: i64, cy: i64) -> u64 {
+    (cx as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        ^ (cy as u64).wrapping_mul(0xC2B2_AE3D_27D4_EB4F)
 }
 
 fn share_reached(near: usize, total: usize) -> bool {
@@ -411,6 +525,8 @@ struct PositionGrid {
     plane: LocalPlane,
     radius_m: f64,
     cell_m: f64,
+    /// `1 / cell_m`: a query multiplies (a division stalled the loop).
+    per_cell_m: f64,
     /// Projected positions, in the order given.
     xy: Vec<[f64; 2]>,
     /// Position numbers (indices into `xy`), grouped by cell.
@@ -449,6 +565,7 @@ impl PositionGrid {
             plane,
             radius_m,
             cell_m,
+            per_cell_m: 1.0 / cell_m,
             xy,
             listed: keyed.into_iter().map(|(_, i)| i).collect(),
             cells,
@@ -472,7 +589,12 @@ impl PositionGrid {
     fn for_each_near(&self, lon: f64, lat: f64, mut near: impl FnMut(usize)) {
         let [x, y] = self.plane.project(lon, lat);
         let r2 = self.radius_m * self.radius_m;
-        let cell = cell_key(floor_i64(x / self.cell_m), floor_i64(y / self.cell_m));
+        // x·(1/c) and x/c differ by far less than the micrometre of slack
+        // `for_each_cell_touched` lists positions with.
+        let cell = cell_key(
+            floor_i64(x * self.per_cell_m),
+            floor_i64(y * self.per_cell_m),
+        );
         if let Some(&(start, end)) = self.cells.get(&cell) {
             for &i in &self.listed[start as usize..end as usize] {
                 let [qx, qy] = self.xy[i as usize];

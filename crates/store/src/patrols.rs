@@ -312,12 +312,12 @@ pub fn decode_track_m(wkb: &[u8]) -> Option<Track> {
 
 /// The positions `(lon, lat)` of a track as [`decode_track_m`] reads it,
 /// without making times of the M values: all the duplicate check needs.
-fn track_m_positions(wkb: &[u8]) -> Option<impl ExactSizeIterator<Item = (f64, f64)> + '_> {
+fn track_m_positions(wkb: &[u8]) -> Option<impl ExactSizeIterator<Item = (f64, f64)> + Clone + '_> {
     Some(linestring_m(wkb)?.map(|[lon, lat, _]| (lon, lat)))
 }
 
 /// The points `[x, y, m]` of an ISO WKB LineStringM, either byte order.
-fn linestring_m(wkb: &[u8]) -> Option<impl ExactSizeIterator<Item = [f64; 3]> + '_> {
+fn linestring_m(wkb: &[u8]) -> Option<impl ExactSizeIterator<Item = [f64; 3]> + Clone + '_> {
     let little = *wkb.first()? == 1;
     let u32_at = |i: usize| -> Option<u32> {
         let b: [u8; 4] = wkb.get(i..i + 4)?.try_into().ok()?;
