@@ -20,6 +20,7 @@ use crate::coverage::LocalPlane;
 use crate::track::Track;
 use rustc_hash::FxHashMap;
 use sha2::{Digest, Sha256};
+use std::sync::OnceLock;
 
 /// Grid of the fingerprint, in degrees (1e-5° ≈ 1.1 m north-south).
 pub const FINGERPRINT_GRID_DEG: f64 = 1e-5;
@@ -209,8 +210,9 @@ pub struct NearCopyIndex {
     /// all of them lie within twice the radius of each other, so at most
     /// the largest number of indexed positions within twice the radius of
     /// one of them. Bounds how far the comparison can still get, to stop
-    /// it as soon as neither direction can reach its share.
-    most_near_one_point: usize,
+    /// it as soon as neither direction can reach its share. Worked out the
+    /// first time the exact comparison needs it: most uploads never do.
+    most_near_one_point: OnceLock<usize>,
 }
 
 /// How many positions of the other track are compared between two checks
@@ -225,10 +227,9 @@ impl NearCopyIndex {
         } else {
             PositionGrid::new(&positions, NEAR_COPY_RADIUS_M)
         };
-        let most_near_one_point = grid.as_ref().map_or(0, PositionGrid::most_within_diameter);
         Self {
             grid,
-            most_near_one_point,
+            most_near_one_point: OnceLock::new(),
         }
     }
 
@@ -356,6 +357,9 @@ impl NearCopyIndex {
     ) -> bool {
         let own = grid.len();
         let total = positions.len();
+        let most_near_one_point = *self
+            .most_near_one_point
+            .get_or_init(|| grid.most_within_diameter());
         let mut marked = vec![false; own];
         let (mut own_near, mut other_near, mut other_far) = (0usize, 0usize, 0usize);
         let mut last = None;
@@ -363,7 +367,7 @@ impl NearCopyIndex {
             if k % NEAR_COPY_CHECK_EVERY == 0 {
                 let left = total - k;
                 let own_can = share_reached(
-                    own.min(own_near.saturating_add(left.saturating_mul(self.most_near_one_point))),
+                    own.min(own_near.saturating_add(left.saturating_mul(most_near_one_point))),
                     own,
                 );
                 let other_can = share_reached(other_near + left, other_near + left + other_far);
@@ -485,19 +489,29 @@ impl NearCopyBoxes {
         let core = (n >= NEAR_COPY_MIN_POINTS).then(|| {
             // Leave out k on each side: the (k+1)-th smallest and largest.
             let k = n / 10 + 1;
-            let mut lons: Vec<f64> = positions.iter().map(|p| p.0).collect();
-            let mut lats: Vec<f64> = positions.iter().map(|p| p.1).collect();
-            lons.sort_unstable_by(f64::total_cmp);
-            lats.sort_unstable_by(f64::total_cmp);
+            let lons = positions.iter().map(|p| p.0).collect();
+            let lats = positions.iter().map(|p| p.1).collect();
+            let ([min_lon, max_lon], [min_lat, max_lat]) =
+                (kth_from_each_end(lons, k), kth_from_each_end(lats, k));
             LonLatBox {
-                min_lon: lons[k],
-                min_lat: lats[k],
-                max_lon: lons[n - 1 - k],
-                max_lat: lats[n - 1 - k],
+                min_lon,
+                min_lat,
+                max_lon,
+                max_lat,
             }
         });
         Some(Self { bbox, core })
     }
+}
+
+/// The `k`-th smallest and the `k`-th largest value (0-based; `k` less
+/// than half the length), by selection rather than a full sort.
+fn kth_from_each_end(mut values: Vec<f64>, k: usize) -> [f64; 2] {
+    let n = values.len();
+    let (_, &mut low, above) = values.select_nth_unstable_by(k, f64::total_cmp);
+    // The k-th largest of all is the (n-1-k)-th of all, in the part above.
+    let (_, &mut high, _) = above.select_nth_unstable_by(n - 1 - k - (k + 1), f64::total_cmp);
+    [low, high]
 }
 
 /// Whether two tracks can be near copies ([`is_near_copy`]) judging by
@@ -999,6 +1013,21 @@ mod tests {
                 })
                 .collect(),
             ..Track::default()
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn selection_finds_what_sorting_finds(
+            values in proptest::collection::vec(-1e3f64..1e3, 10..300)
+        ) {
+            let k = values.len() / 10 + 1;
+            let mut sorted = values.clone();
+            sorted.sort_by(f64::total_cmp);
+            proptest::prop_assert_eq!(
+                kth_from_each_end(values, k),
+                [sorted[k], sorted[sorted.len() - 1 - k]]
+            );
         }
     }
 
