@@ -9,8 +9,16 @@
 //! the machine's cores with the server, as a loopback test must. Bounded:
 //! a fixed number of requests per phase, each with a 30 s timeout.
 //!
-//! Usage: `loadgen BASE_URL [--clients 8] [--uploads 400] [--health 2000]`
-//! (`--uploads` per format). Logins are the demo town's `hz001`….
+//! A last phase sends gzip uploads at a fixed combined rate (`--rate`, 100
+//! a second, the throughput goal) instead of as fast as answers come back:
+//! the latency a chief sees when the server carries that load. Each
+//! request has its time slot, and its latency counts from the slot, so a
+//! server that falls behind is not flattered by clients that wait for it
+//! (coordinated omission).
+//!
+//! Usage: `loadgen BASE_URL [--clients 8] [--uploads 400] [--health 2000]
+//! [--rate 100]` (`--uploads` per phase). Logins are the demo town's
+//! `hz001`….
 
 use chrono::{DateTime, Duration as Span, Utc};
 use e2e::tracks::{demo_reach, gpx, walk};
@@ -24,6 +32,8 @@ struct Args {
     clients: usize,
     uploads: usize,
     health: usize,
+    /// Uploads a second, all clients together, in the paced phase.
+    rate: usize,
 }
 
 fn args() -> Result<Args, String> {
@@ -32,6 +42,7 @@ fn args() -> Result<Args, String> {
         clients: 8,
         uploads: 400,
         health: 2000,
+        rate: 100,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -45,6 +56,7 @@ fn args() -> Result<Args, String> {
             "--clients" => args.clients = number("--clients")?,
             "--uploads" => args.uploads = number("--uploads")?,
             "--health" => args.health = number("--health")?,
+            "--rate" => args.rate = number("--rate")?,
             base if !base.starts_with('-') && args.base.is_empty() => {
                 args.base = base.trim_end_matches('/').to_owned()
             }
@@ -52,7 +64,10 @@ fn args() -> Result<Args, String> {
         }
     }
     if args.base.is_empty() {
-        return Err("usage: loadgen BASE_URL [--clients 8] [--uploads 400] [--health 2000]".into());
+        return Err(
+            "usage: loadgen BASE_URL [--clients 8] [--uploads 400] [--health 2000] [--rate 100]"
+                .into(),
+        );
     }
     if args.clients > 16 {
         return Err("the demo town has 16 village chiefs: at most 16 clients".into());
@@ -90,7 +105,7 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
 
 /// Latencies and outcomes of one phase.
 struct Phase {
-    name: &'static str,
+    name: String,
     latencies: Vec<Duration>,
     failures: Vec<String>,
     elapsed: Duration,
@@ -121,8 +136,17 @@ impl Phase {
 }
 
 /// Runs `jobs[i]` on client `i` (each client's requests one after another,
-/// all clients at once) and collects the latencies.
-async fn run(name: &'static str, args: &Args, tokens: &[String], jobs: Vec<Vec<Job>>) -> Phase {
+/// all clients at once) and collects the latencies. With a `rate`, request
+/// `j` of client `i` has the slot `(j · clients + i) / rate` seconds after
+/// the start: the client waits for it if early, and its latency counts from
+/// it.
+async fn run(
+    name: &str,
+    args: &Args,
+    tokens: &[String],
+    jobs: Vec<Vec<Job>>,
+    rate: Option<usize>,
+) -> Phase {
     let bytes = jobs
         .iter()
         .flatten()
@@ -130,11 +154,18 @@ async fn run(name: &'static str, args: &Args, tokens: &[String], jobs: Vec<Vec<J
         .map(Vec::len)
         .sum();
     let started = Instant::now();
+    let client_count = jobs.len();
     let clients: Vec<_> = jobs
         .into_iter()
         .zip(tokens.iter().cloned())
-        .map(|(jobs, token)| {
+        .enumerate()
+        .map(|(i, (jobs, token))| {
             let base = args.base.clone();
+            let slot = move |j: usize| {
+                rate.map(|rate| {
+                    started + Duration::from_secs_f64((j * client_count + i) as f64 / rate as f64)
+                })
+            };
             tokio::spawn(async move {
                 let http = reqwest::Client::builder()
                     .timeout(Duration::from_secs(30))
@@ -142,7 +173,11 @@ async fn run(name: &'static str, args: &Args, tokens: &[String], jobs: Vec<Vec<J
                     .expect("client");
                 let mut latencies = Vec::with_capacity(jobs.len());
                 let mut failures = vec![];
-                for job in jobs {
+                for (j, job) in jobs.into_iter().enumerate() {
+                    let slot = slot(j);
+                    if let Some(slot) = slot {
+                        tokio::time::sleep_until(slot.into()).await;
+                    }
                     let request = match job.body {
                         None => http.get(format!("{base}/healthz")),
                         Some(body) => {
@@ -158,7 +193,7 @@ async fn run(name: &'static str, args: &Args, tokens: &[String], jobs: Vec<Vec<J
                             r.body(body)
                         }
                     };
-                    let sent = Instant::now();
+                    let sent = slot.unwrap_or_else(Instant::now);
                     let outcome = match request.send().await {
                         Ok(response) => {
                             let status = response.status().as_u16();
@@ -183,7 +218,7 @@ async fn run(name: &'static str, args: &Args, tokens: &[String], jobs: Vec<Vec<J
         })
         .collect();
     let mut phase = Phase {
-        name,
+        name: name.to_owned(),
         latencies: vec![],
         failures: vec![],
         elapsed: Duration::ZERO,
@@ -239,6 +274,7 @@ async fn main() {
     let warm = jobs(true, warm_up);
     let plain = jobs(false, per_client);
     let gzipped = jobs(true, per_client);
+    let paced = jobs(true, per_client);
     let sample = track(1, 0, base);
     println!(
         "{} clients; {} distinct 1-hour 1 Hz GPX tracks per format ({:.0} KiB plain, {:.0} KiB gzip, {:.1}×), generated in {:.1} s",
@@ -260,16 +296,18 @@ async fn main() {
         })
         .collect();
 
-    let mut warm = run("warm-up (not counted)", &args, &tokens, warm).await;
+    let mut warm = run("warm-up (not counted)", &args, &tokens, warm, None).await;
     println!();
     println!(
         "| phase | requests | per s | p50 ms | p90 ms | p99 ms | max ms | failed | KiB sent each |"
     );
     println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     warm.report();
-    let mut phases = vec![run("GET /healthz (baseline)", &args, &tokens, health).await];
-    phases.push(run("upload GPX, plain", &args, &tokens, plain).await);
-    phases.push(run("upload GPX, gzip", &args, &tokens, gzipped).await);
+    let mut phases = vec![run("GET /healthz (baseline)", &args, &tokens, health, None).await];
+    phases.push(run("upload GPX, plain", &args, &tokens, plain, None).await);
+    phases.push(run("upload GPX, gzip", &args, &tokens, gzipped, None).await);
+    let paced_name = format!("upload GPX, gzip, paced at {}/s", args.rate);
+    phases.push(run(&paced_name, &args, &tokens, paced, Some(args.rate)).await);
     let mut failed = false;
     for phase in &mut phases {
         phase.report();
