@@ -148,8 +148,11 @@ pub fn router(ctx: ApiContext) -> Router {
         .merge(web::routes(&ctx.config))
         .layer(DefaultBodyLimit::max(ctx.config.max_json_bytes.max(ctx.config.max_track_bytes)))
         // Uploads may be gzipped: a 1-hour GPX shrinks 7-8x on a rural link.
-        // The body limit above applies to the decompressed bytes.
+        // The body limit above applies to the decompressed bytes. A track
+        // upload is decompressed by its handler instead, which keeps the
+        // gzip stream as the original.
         .layer(RequestDecompressionLayer::new())
+        .layer(axum::middleware::from_fn(patrols::defer_gzip_upload))
         .layer(RequestBodyTimeoutLayer::new(ctx.config.body_idle_timeout))
         .layer(axum::middleware::from_fn_with_state(
             ctx.metrics.clone(),

@@ -55,6 +55,7 @@ async fn scenario(pool: &sqlx::PgPool) -> (i64, IsoWeek) {
                 chief_id,
                 uploaded_by: admin,
                 bytes: domain::synth::gpx(&points).into_bytes(),
+                gzip: None,
                 format: domain::read::TrackFormat::Gpx,
                 gcj02: false,
                 notes: None,

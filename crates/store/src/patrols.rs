@@ -351,7 +351,12 @@ pub struct NewPatrol<'a> {
     pub chief: &'a UploadChief,
     pub uploaded_by: i64,
     pub idempotency_key: Option<&'a str>,
+    /// The file as stored: itself, or the gzip stream it came in
+    /// (`original_encoding`).
     pub original: &'a [u8],
+    /// `Some("gzip")` when `original` is the file gzip-compressed.
+    pub original_encoding: Option<&'a str>,
+    /// SHA-256 of the file itself.
     pub original_sha256: &'a [u8],
     pub original_content_type: &'a str,
     pub coords: &'a str,
@@ -421,12 +426,13 @@ pub async fn insert(pool: &PgPool, new: NewPatrol<'_>) -> crate::Result<Stored> 
                  original_sha256, original_content_type, coords, notes, started_at, ended_at,
                  week_start, track, track_simplified, point_count, length_m, duration_s,
                  moving_time_s, max_speed_kmh, fast_share, coverage, valid, reasons, flags,
-                 shape_fingerprint, metrics, duplicate_of, bbox, core_bbox, positions)
+                 shape_fingerprint, metrics, duplicate_of, bbox, core_bbox, positions,
+                 original_encoding)
              SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
                  g.track, ST_GeomFromWKB($35, 4326),
                  $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26,
                  ST_MakeEnvelope($27, $28, $29, $30, 4326), ST_MakeEnvelope($31, $32, $33, $34, 4326),
-                 $36
+                 $36, $40
              FROM g
              ON CONFLICT DO NOTHING
              RETURNING id, uploaded_at, started_at, ended_at),
@@ -483,6 +489,7 @@ pub async fn insert(pool: &PgPool, new: NewPatrol<'_>) -> crate::Result<Stored> 
         .bind(&reach_ids)
         .bind(&reach_coverage)
         .bind(&reach_covered_m)
+        .bind(new.original_encoding)
         .fetch_optional(&mut *tx)
         .await?;
     let Some(CreatedRow {
@@ -777,13 +784,51 @@ pub async fn track(pool: &PgPool, id: i64) -> crate::Result<Track> {
         .ok_or_else(|| StoreError::Conflict("the stored track is unreadable".into()))
 }
 
-/// The file exactly as uploaded, and its content type.
+/// The file exactly as uploaded, and its content type. An original kept
+/// as the gzip stream it came in is decompressed.
 pub async fn original(pool: &PgPool, id: i64) -> crate::Result<(String, Vec<u8>)> {
-    sqlx::query_as("SELECT original_content_type, original FROM patrols WHERE id = $1")
-        .bind(id)
-        .fetch_optional(pool)
-        .await?
-        .ok_or(StoreError::NotFound("patrol"))
+    let (content_type, stored, encoding): (String, Vec<u8>, Option<String>) = sqlx::query_as(
+        "SELECT original_content_type, original, original_encoding FROM patrols WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await?
+    .ok_or(StoreError::NotFound("patrol"))?;
+    let bytes = match encoding.as_deref() {
+        None => stored,
+        Some("gzip") => gunzip(&stored, usize::MAX)
+            .map_err(|e| StoreError::Conflict(format!("the stored original is unreadable: {e}")))?,
+        Some(other) => {
+            return Err(StoreError::Conflict(format!(
+                "the stored original has an unknown encoding {other:?}"
+            )));
+        }
+    };
+    Ok((content_type, bytes))
+}
+
+/// Decompresses a gzip stream (every member, as HTTP clients may send
+/// several), refusing to give more than `limit` bytes.
+pub fn gunzip(gzip: &[u8], limit: usize) -> Result<Vec<u8>, GunzipError> {
+    use std::io::Read;
+    let mut out = Vec::with_capacity(gzip.len().saturating_mul(8).min(limit.min(64 << 20)));
+    flate2::read::MultiGzDecoder::new(gzip)
+        .take(limit.saturating_add(1) as u64)
+        .read_to_end(&mut out)
+        .map_err(GunzipError::Corrupt)?;
+    if out.len() > limit {
+        return Err(GunzipError::TooLarge);
+    }
+    Ok(out)
+}
+
+/// Why [`gunzip`] gave nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum GunzipError {
+    #[error("not a gzip stream: {0}")]
+    Corrupt(std::io::Error),
+    #[error("decompresses to more than the limit")]
+    TooLarge,
 }
 
 /// Owner and town of a patrol, for visibility checks.
@@ -799,7 +844,10 @@ pub async fn owner(pool: &PgPool, id: i64) -> crate::Result<(i64, i64)> {
 pub struct Ingest<'a> {
     pub chief_id: i64,
     pub uploaded_by: i64,
+    /// The file.
     pub bytes: Vec<u8>,
+    /// The gzip stream `bytes` came in, if so: kept instead of `bytes`.
+    pub gzip: Option<Vec<u8>>,
     pub format: domain::read::TrackFormat,
     /// The track's coordinates are GCJ-02 (Chinese map apps), not WGS-84.
     pub gcj02: bool,
@@ -856,7 +904,7 @@ pub async fn ingest(pool: &PgPool, upload: Ingest<'_>) -> Result<Ingested, Inges
             Err(id) => return Ok(Ingested::earlier(pool, id).await?),
         };
     let rules = domain::validity::RuleSet::from_json(&chief.rules.to_string()).unwrap_or_default();
-    let (format, gcj02) = (upload.format, upload.gcj02);
+    let (format, gcj02, gzip) = (upload.format, upload.gcj02, upload.gzip);
     let (track, bytes, probe) = blocking(move || {
         let mut track = domain::read::read_track(format, &upload.bytes)?;
         if gcj02 {
@@ -890,7 +938,8 @@ pub async fn ingest(pool: &PgPool, upload: Ingest<'_>) -> Result<Ingested, Inges
         chief: &chief,
         uploaded_by: upload.uploaded_by,
         idempotency_key: upload.idempotency_key,
-        original: &bytes,
+        original: gzip.as_deref().unwrap_or(&bytes),
+        original_encoding: gzip.is_some().then_some("gzip"),
         original_sha256: &sha256,
         original_content_type: format.content_type(),
         coords: if gcj02 { "gcj02" } else { "wgs84" },

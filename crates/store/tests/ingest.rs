@@ -36,6 +36,7 @@ fn upload(chief: (i64, i64), file: &str, key: Option<&'static str>) -> Ingest<'s
         chief_id: chief.0,
         uploaded_by: chief.1,
         bytes: file.as_bytes().to_vec(),
+        gzip: None,
         format: TrackFormat::Gpx,
         gcj02: false,
         notes: None,

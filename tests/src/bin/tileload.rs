@@ -228,6 +228,7 @@ async fn store_patrol(
             uploaded_by,
             idempotency_key: Some(&key),
             original: gpx.as_bytes(),
+            original_encoding: None,
             original_sha256: &sha256,
             original_content_type: "application/gpx+xml",
             coords: "wgs84",

@@ -136,11 +136,33 @@ async fn idempotency_key_gzip_and_multipart() {
             .bearer_auth(&token)
             .header("content-type", "application/gpx+xml")
             .header("content-encoding", "gzip")
-            .body(gzipped),
+            .body(gzipped.clone()),
     )
     .await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["valid"], true);
+    // Kept as the gzip stream received, given back as the file itself.
+    let id = body["id"].as_i64().unwrap();
+    let (encoding, stored): (Option<String>, i32) = sqlx::query_as(
+        "SELECT original_encoding, octet_length(original) FROM patrols WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_one(server.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        (encoding.as_deref(), stored as usize),
+        (Some("gzip"), gzipped.len())
+    );
+    let original = server
+        .client
+        .get(server.url(&format!("/api/v1/patrols/{id}/original")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(original.status(), 200);
+    assert_eq!(original.bytes().await.unwrap(), other.as_bytes());
 
     let third = good_walk(60);
     let form = reqwest::multipart::Form::new()
@@ -352,6 +374,32 @@ async fn bad_input_is_a_clear_4xx_and_stores_nothing() {
                 .as_str()
                 .unwrap_or("")
                 .is_empty()
+        );
+    }
+    // gzip that is not gzip, and a gzip bomb: 21 MiB in a few kB.
+    use std::io::Write;
+    let mut bomb = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    bomb.write_all(&vec![b' '; 21 * 1024 * 1024]).unwrap();
+    let bomb = bomb.finish().unwrap();
+    assert!(bomb.len() < 64 * 1024);
+    for (body, status, code) in [
+        (b"not gzip at all".to_vec(), 400, "bad_request"),
+        (bomb, 413, "payload_too_large"),
+    ] {
+        let (got, response) = send(
+            server
+                .client
+                .post(server.url("/api/v1/patrols"))
+                .bearer_auth(&token)
+                .header("content-type", "application/gpx+xml")
+                .header("content-encoding", "gzip")
+                .body(body),
+        )
+        .await;
+        assert_eq!(
+            (got, response["error"]["code"].as_str()),
+            (status, Some(code)),
+            "{response}"
         );
     }
     let (status, _) = send(

@@ -515,6 +515,7 @@ pub async fn load(pool: &PgPool, now: DateTime<Utc>) -> crate::Result<SeasonSumm
             chief_id,
             uploaded_by: user_id.unwrap_or(admin),
             bytes: p.file.into_bytes(),
+            gzip: None,
             format: p.format,
             gcj02: false,
             notes: p.notes,
