@@ -34,6 +34,17 @@ fn good_walk(hours_ago: i64) -> String {
     ))
 }
 
+/// `GET /api/v1/patrols/{id}/original` as the chief.
+async fn original_of(server: &TestServer, token: &str, id: i64) -> reqwest::Response {
+    server
+        .client
+        .get(server.url(&format!("/api/v1/patrols/{id}/original")))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn a_walk_along_the_reach_is_valid_and_uploading_again_returns_it() {
     let server = TestServer::with_demo().await;
@@ -64,13 +75,7 @@ async fn a_walk_along_the_reach_is_valid_and_uploading_again_returns_it() {
     assert_eq!(server.count("patrols").await, 1);
     // The original comes back byte for byte, the track as GeoJSON with times.
     let id = patrol["id"].as_i64().unwrap();
-    let original = server
-        .client
-        .get(server.url(&format!("/api/v1/patrols/{id}/original")))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let original = original_of(&server, &token, id).await;
     assert_eq!(original.headers()["content-type"], "application/gpx+xml");
     assert_eq!(original.text().await.unwrap(), file);
     let (status, track) = server
@@ -154,13 +159,7 @@ async fn idempotency_key_gzip_and_multipart() {
         (encoding.as_deref(), stored as usize),
         (Some("gzip"), gzipped.len())
     );
-    let original = server
-        .client
-        .get(server.url(&format!("/api/v1/patrols/{id}/original")))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let original = original_of(&server, &token, id).await;
     assert_eq!(original.status(), 200);
     assert_eq!(original.bytes().await.unwrap(), other.as_bytes());
 
