@@ -233,12 +233,11 @@ impl NearCopyIndex {
         }
     }
 
-    /// [`is_near_copy`] of the indexed track and `other`. Both directions
-    /// are decided in one pass over `other`'s distinct positions: each one
-    /// is near the indexed track or not, and marks the indexed positions
-    /// near it. Distances are measured on one local plane around the
-    /// indexed track (the pairwise test projects on a plane around either
-    /// track; the two differ by micrometres over a few kilometres).
+    /// [`is_near_copy`] of the indexed track and `other`, decided as
+    /// [`is_near_copy_of_positions`](Self::is_near_copy_of_positions) says.
+    /// Distances are measured on one local plane around the indexed track
+    /// (the pairwise test projects on a plane around either track; the two
+    /// differ by micrometres over a few kilometres).
     pub fn is_near_copy_of(&self, other: &Track) -> bool {
         self.is_near_copy_of_positions(other.points.iter().map(|p| (p.lon, p.lat)))
     }
