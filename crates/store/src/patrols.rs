@@ -152,10 +152,11 @@ impl DuplicateProbe {
 /// Most earlier patrols whose points an upload is compared with.
 const NEAR_COPY_CANDIDATES: i64 = 20;
 
-/// An earlier patrol (any chief's) this track copies: the same shape
-/// fingerprint, or the same points within GPS-free precision (a replay with
-/// shifted times). Independent recordings of the same walk have their own
-/// noise and are not copies.
+/// What an upload may copy: an earlier patrol (any chief's) with the same
+/// shape fingerprint, or the candidates for the point comparison
+/// ([`DuplicateCandidates::first_copy`]: the same points within GPS-free
+/// precision, a replay with shifted times). Independent recordings of the
+/// same walk have their own noise and are not copies.
 ///
 /// Candidates for the point comparison are the patrols that can be near
 /// copies by their boxes ([`domain::similarity::boxes_may_be_near_copies`],
@@ -165,10 +166,10 @@ const NEAR_COPY_CANDIDATES: i64 = 20;
 /// noise), the most recent first among equals. So when a chief has walked
 /// the same reach more than [`NEAR_COPY_CANDIDATES`] times, the copied walk
 /// is still among those compared.
-pub async fn find_duplicate(
+pub async fn duplicate_candidates(
     pool: &PgPool,
-    probe: Arc<DuplicateProbe>,
-) -> Result<Option<i64>, IngestError> {
+    probe: &DuplicateProbe,
+) -> crate::Result<DuplicateCandidates> {
     const EXACT: &str = "SELECT id, NULL::bytea AS positions, NULL::bytea AS track, true AS exact
          FROM patrols WHERE shape_fingerprint = $1 ORDER BY id LIMIT 1";
     let Some(NearCopyBoxes {
@@ -178,20 +179,22 @@ pub async fn find_duplicate(
     else {
         // Fewer than ten distinct positions: nobody's near copy, but the
         // same shape may have been uploaded before.
-        return Ok(sqlx::query_scalar(
+        let exact = sqlx::query_scalar(
             "SELECT id FROM patrols WHERE shape_fingerprint = $1 ORDER BY id LIMIT 1",
         )
         .bind(&probe.fingerprint)
         .fetch_optional(pool)
-        .await
-        .map_err(StoreError::from)?);
+        .await?;
+        return Ok(DuplicateCandidates {
+            exact,
+            near: vec![],
+        });
     };
     let (dlon, dlat) = bbox.margin_deg();
     let n = probe.point_count as i32;
     // The exact copy (same fingerprint) and the near-copy candidates in one
     // round trip. Rows from before migration 0008 have no packed positions:
     // their track.
-    type Candidate = (i64, Option<Vec<u8>>, Option<Vec<u8>>, bool);
     let sql = format!(
         "({EXACT})
          UNION ALL
@@ -209,7 +212,7 @@ pub async fn find_duplicate(
                   id DESC
          LIMIT $13)"
     );
-    let candidates: Vec<Candidate> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    let rows: Vec<CandidateRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(&probe.fingerprint)
         .bind(bbox.min_lon)
         .bind(bbox.min_lat)
@@ -224,29 +227,53 @@ pub async fn find_duplicate(
         .bind(n)
         .bind(NEAR_COPY_CANDIDATES)
         .fetch_all(pool)
-        .await
-        .map_err(StoreError::from)?;
-    if let Some(&(id, ..)) = candidates.iter().find(|c| c.3) {
-        return Ok(Some(id));
-    }
-    if candidates.is_empty() {
-        return Ok(None);
-    }
-    blocking(move || {
-        Ok(candidates.into_iter().find_map(|(id, packed, wkb, _)| {
-            let near = match (packed, wkb) {
-                (Some(packed), _) => probe
-                    .index
-                    .is_near_copy_of_positions(domain::packed_positions::positions(&packed)?),
-                (None, Some(wkb)) => probe
-                    .index
-                    .is_near_copy_of_positions(track_m_positions(&wkb)?),
-                (None, None) => false,
-            };
-            near.then_some(id)
-        }))
+        .await?;
+    let (exact, near): (Vec<_>, Vec<_>) = rows.into_iter().partition(|row| row.exact);
+    Ok(DuplicateCandidates {
+        exact: exact.first().map(|row| row.id),
+        near,
     })
-    .await
+}
+
+/// A patrol the upload may copy, as [`duplicate_candidates`] reads it.
+#[derive(sqlx::FromRow)]
+struct CandidateRow {
+    id: i64,
+    /// Packed positions; `None` for rows from before migration 0008,
+    /// which come with their `track` (WKB) instead.
+    positions: Option<Vec<u8>>,
+    track: Option<Vec<u8>>,
+    /// The same shape fingerprint: a copy without comparing points.
+    exact: bool,
+}
+
+/// See [`duplicate_candidates`].
+pub struct DuplicateCandidates {
+    /// The earliest patrol with the same shape fingerprint.
+    pub exact: Option<i64>,
+    /// The patrols to compare point by point, most likely copy first.
+    near: Vec<CandidateRow>,
+}
+
+impl DuplicateCandidates {
+    /// The patrol the probed track copies, if any: the exact match, else
+    /// the first near copy. CPU work, for the blocking pool.
+    pub fn first_copy(&self, probe: &DuplicateProbe) -> Option<i64> {
+        self.exact.or_else(|| {
+            self.near.iter().find_map(|c| {
+                let near = match (&c.positions, &c.track) {
+                    (Some(packed), _) => probe
+                        .index
+                        .is_near_copy_of_positions(domain::packed_positions::positions(packed)?),
+                    (None, Some(wkb)) => probe
+                        .index
+                        .is_near_copy_of_positions(track_m_positions(wkb)?),
+                    (None, None) => false,
+                };
+                near.then_some(c.id)
+            })
+        })
+    }
 }
 
 /// ISO WKB of a LineStringM (type 2002), M = epoch seconds. Hand-built:
@@ -887,8 +914,8 @@ impl IngestError {
 /// The whole upload pipeline, shared by `POST /api/v1/patrols` and the demo
 /// season so both are judged by the same rules: an earlier equal upload
 /// (same file or idempotency key) → read (and GCJ-02 → WGS-84) → duplicate
-/// search → reaches assigned on the CST day → metrics, coverage, validity
-/// and flags ([`domain::patrol::assess`]) → [`insert`] (the patrol, its
+/// candidates and the reaches assigned on the CST day (two queries at
+/// once) → duplicate check, metrics, coverage, validity and flags ([`domain::patrol::assess`]) → [`insert`] (the patrol, its
 /// coverage rows and the chief-week recount in one transaction). Returns
 /// the patrol as the API shows it and whether it was created now; a new
 /// patrol's is built from what was stored, not read back. CPU work runs on
@@ -919,10 +946,15 @@ pub async fn ingest(pool: &PgPool, upload: Ingest<'_>) -> Result<Ingested, Inges
         .ok_or(domain::read::ReadError::TooFewPoints)?;
     let week =
         domain::time::IsoWeek::of_instant(started_at).map_err(IngestError::InvalidTimestamp)?;
-    let duplicate_of = find_duplicate(pool, Arc::clone(&probe)).await?;
-    let reaches = assigned_reaches(pool, &chief, domain::time::cst_date(started_at)).await?;
+    // Two queries on two connections at once.
+    let (candidates, reaches) = tokio::try_join!(
+        duplicate_candidates(pool, &probe),
+        assigned_reaches(pool, &chief, domain::time::cst_date(started_at)),
+    )?;
     let now = upload.now;
-    let (track, assessment) = blocking(move || {
+    let probe_for_check = Arc::clone(&probe);
+    let (track, assessment, duplicate_of) = blocking(move || {
+        let duplicate_of = candidates.first_copy(&probe_for_check);
         let assigned: Vec<domain::patrol::AssignedReach<'_>> = reaches
             .iter()
             .map(|(reach_id, geometry)| domain::patrol::AssignedReach {
@@ -931,7 +963,7 @@ pub async fn ingest(pool: &PgPool, upload: Ingest<'_>) -> Result<Ingested, Inges
             })
             .collect();
         let assessment = domain::patrol::assess(&track, &assigned, &rules, duplicate_of, now);
-        Ok((track, assessment))
+        Ok((track, assessment, duplicate_of))
     })
     .await?;
     let new = NewPatrol {
