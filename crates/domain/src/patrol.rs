@@ -17,6 +17,19 @@ pub struct AssignedReach<'a> {
     pub geometry: &'a MultiLineString<f64>,
 }
 
+impl<'a> AssignedReach<'a> {
+    /// The reaches as a store reads them: `(id, geometry)`.
+    pub fn all(reaches: &'a [(i64, MultiLineString<f64>)]) -> Vec<Self> {
+        reaches
+            .iter()
+            .map(|(reach_id, geometry)| Self {
+                reach_id: *reach_id,
+                geometry,
+            })
+            .collect()
+    }
+}
+
 /// Everything the service records about a patrol besides the file.
 #[derive(Debug, Clone)]
 pub struct Assessment {

@@ -414,14 +414,6 @@ pub enum Stored {
     Existing(i64),
 }
 
-impl Stored {
-    pub fn id(&self) -> i64 {
-        match *self {
-            Self::Created { id, .. } | Self::Existing(id) => id,
-        }
-    }
-}
-
 #[derive(sqlx::FromRow)]
 struct CreatedRow {
     id: i64,
@@ -955,13 +947,7 @@ pub async fn ingest(pool: &PgPool, upload: Ingest<'_>) -> Result<Ingested, Inges
     let probe_for_check = Arc::clone(&probe);
     let (track, assessment, duplicate_of) = blocking(move || {
         let duplicate_of = candidates.first_copy(&probe_for_check);
-        let assigned: Vec<domain::patrol::AssignedReach<'_>> = reaches
-            .iter()
-            .map(|(reach_id, geometry)| domain::patrol::AssignedReach {
-                reach_id: *reach_id,
-                geometry,
-            })
-            .collect();
+        let assigned = domain::patrol::AssignedReach::all(&reaches);
         let assessment = domain::patrol::assess(&track, &assigned, &rules, duplicate_of, now);
         Ok((track, assessment, duplicate_of))
     })

@@ -70,6 +70,12 @@ async fn get_tile(
     request.send().await.expect("tile request")
 }
 
+/// The tile of a 200 answer.
+async fn decode_tile(response: reqwest::Response) -> Tile {
+    assert_eq!(response.status(), 200);
+    Tile::decode(response.bytes().await.unwrap().as_ref()).expect("an MVT")
+}
+
 #[tokio::test]
 async fn the_tile_shows_the_patrolled_reach_compliant_with_its_patrol() {
     let server = TestServer::with_demo().await;
@@ -146,9 +152,7 @@ async fn the_tile_shows_the_patrolled_reach_compliant_with_its_patrol() {
 
     // Another village chief sees the reaches but not chief 1's patrol.
     let chief2 = server.login(logins::CHIEF_2.0, logins::CHIEF_2.1).await;
-    let response = get_tile(&server, &path, Some(&chief2), None).await;
-    assert_eq!(response.status(), 200);
-    let tile = Tile::decode(response.bytes().await.unwrap().as_ref()).unwrap();
+    let tile = decode_tile(get_tile(&server, &path, Some(&chief2), None).await).await;
     assert!(tile.layers.iter().any(|l| l.name == "reaches"));
     assert!(
         tile.layers
@@ -166,9 +170,8 @@ async fn the_tile_shows_the_patrolled_reach_compliant_with_its_patrol() {
         None,
     )
     .await;
-    assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["cache-control"], "private, max-age=3600");
-    let tile = Tile::decode(response.bytes().await.unwrap().as_ref()).unwrap();
+    let tile = decode_tile(response).await;
     let reaches = features(tile.layers.iter().find(|l| l.name == "reaches").unwrap());
     assert!(
         reaches.iter().all(|f| f["status"] == "missed"),
@@ -290,8 +293,7 @@ async fn street_level_tiles_draw_a_noisy_walk_within_the_gps_noise_with_few_vert
             None,
         )
         .await;
-        assert_eq!(response.status(), 200);
-        let tile = Tile::decode(response.bytes().await.unwrap().as_ref()).unwrap();
+        let tile = decode_tile(response).await;
         let layer = tile.layers.iter().find(|l| l.name == "patrols").unwrap();
         let props = features(layer);
         assert_eq!(props.len(), 1, "{props:?}");
@@ -359,7 +361,7 @@ async fn street_level_tiles_draw_a_noisy_walk_within_the_gps_noise_with_few_vert
         None,
     )
     .await;
-    let tile = Tile::decode(response.bytes().await.unwrap().as_ref()).unwrap();
+    let tile = decode_tile(response).await;
     let layer = tile.layers.iter().find(|l| l.name == "patrols").unwrap();
     let mut ids: Vec<String> = features(layer).iter().map(|f| f["id"].clone()).collect();
     ids.sort();
