@@ -26,3 +26,8 @@ pub fn percentile_ms(sorted: &[Duration], p: f64) -> f64 {
     let i = ((sorted.len() as f64 * p).ceil() as usize).saturating_sub(1);
     sorted.get(i).map_or(f64::NAN, |d| d.as_secs_f64() * 1000.0)
 }
+
+/// A base URL from the command line, without a trailing slash (for clap).
+pub fn base_url(url: &str) -> Result<String, String> {
+    Ok(url.trim_end_matches('/').to_owned())
+}

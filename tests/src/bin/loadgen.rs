@@ -21,58 +21,32 @@
 //! `hz001`….
 
 use chrono::{DateTime, Duration as Span, Utc};
+use clap::Parser;
+use clap::builder::RangedU64ValueParser;
 use e2e::tracks::{demo_reach, gpx, walk};
 use flate2::{Compression, write::GzEncoder};
 use geo::{Distance, Haversine, Point};
 use std::io::Write;
 use std::time::{Duration, Instant};
 
+#[derive(Parser)]
+#[command(about = "Upload load: 8 chiefs uploading one-hour GPX tracks (tests/load/run)")]
 struct Args {
+    /// The server, e.g. http://127.0.0.1:8080.
+    #[arg(value_parser = e2e::load::base_url)]
     base: String,
+    /// Concurrent clients, one demo chief each (the demo town has 16).
+    #[arg(long, default_value_t = 8, value_parser = RangedU64ValueParser::<usize>::new().range(1..=16))]
     clients: usize,
+    /// Uploads per phase.
+    #[arg(long, default_value_t = 400, value_parser = RangedU64ValueParser::<usize>::new().range(1..))]
     uploads: usize,
+    /// `GET /healthz` requests of the baseline.
+    #[arg(long, default_value_t = 2000, value_parser = RangedU64ValueParser::<usize>::new().range(1..))]
     health: usize,
     /// Uploads a second, all clients together, in the paced phase.
+    #[arg(long, default_value_t = 100, value_parser = RangedU64ValueParser::<usize>::new().range(1..))]
     rate: usize,
-}
-
-fn args() -> Result<Args, String> {
-    let mut args = Args {
-        base: String::new(),
-        clients: 8,
-        uploads: 400,
-        health: 2000,
-        rate: 100,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(arg) = it.next() {
-        let mut number = |name: &str| -> Result<usize, String> {
-            it.next()
-                .and_then(|v| v.parse().ok())
-                .filter(|&n: &usize| n > 0)
-                .ok_or(format!("{name} needs a positive number"))
-        };
-        match arg.as_str() {
-            "--clients" => args.clients = number("--clients")?,
-            "--uploads" => args.uploads = number("--uploads")?,
-            "--health" => args.health = number("--health")?,
-            "--rate" => args.rate = number("--rate")?,
-            base if !base.starts_with('-') && args.base.is_empty() => {
-                args.base = base.trim_end_matches('/').to_owned()
-            }
-            other => return Err(format!("unexpected argument {other:?}")),
-        }
-    }
-    if args.base.is_empty() {
-        return Err(
-            "usage: loadgen BASE_URL [--clients 8] [--uploads 400] [--health 2000] [--rate 100]"
-                .into(),
-        );
-    }
-    if args.clients > 16 {
-        return Err("the demo town has 16 village chiefs: at most 16 clients".into());
-    }
-    Ok(args)
 }
 
 /// One request to send: a body (None for GET /healthz) and its encoding.
@@ -235,10 +209,7 @@ async fn run(
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    let args = args().unwrap_or_else(|e| {
-        eprintln!("loadgen: {e}");
-        std::process::exit(2);
-    });
+    let args = Args::parse();
     let http = reqwest::Client::new();
     let mut tokens = vec![];
     for n in 1..=args.clients {

@@ -17,6 +17,8 @@
 //! Usage: `mixedload BASE_URL [--clients 32] [--seconds 60]`.
 
 use chrono::{DateTime, Duration as Span, Utc};
+use clap::Parser;
+use clap::builder::RangedU64ValueParser;
 use domain::time::{IsoWeek, Quarter};
 use e2e::issues::point_on_reach;
 use e2e::load::percentile_ms;
@@ -48,42 +50,18 @@ impl Kind {
     }
 }
 
+#[derive(Parser)]
+#[command(about = "Mixed load: uploads, tiles, compliance and problems (make loadtest)")]
 struct Args {
+    /// The server, e.g. http://127.0.0.1:8080.
+    #[arg(value_parser = e2e::load::base_url)]
     base: String,
+    /// Concurrent clients, at least one of each of the four kinds.
+    #[arg(long, default_value_t = 32, value_parser = RangedU64ValueParser::<usize>::new().range(4..=1024))]
     clients: usize,
+    /// How long the load runs.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
     seconds: u64,
-}
-
-fn args() -> Result<Args, String> {
-    let mut args = Args {
-        base: String::new(),
-        clients: 32,
-        seconds: 60,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(arg) = it.next() {
-        let mut number = |name: &str| -> Result<u64, String> {
-            it.next()
-                .and_then(|v| v.parse().ok())
-                .filter(|&n: &u64| n > 0)
-                .ok_or(format!("{name} needs a positive number"))
-        };
-        match arg.as_str() {
-            "--clients" => args.clients = number("--clients")? as usize,
-            "--seconds" => args.seconds = number("--seconds")?,
-            base if !base.starts_with('-') && args.base.is_empty() => {
-                args.base = base.trim_end_matches('/').to_owned()
-            }
-            other => return Err(format!("unexpected argument {other:?}")),
-        }
-    }
-    if args.base.is_empty() {
-        return Err("usage: mixedload BASE_URL [--clients 32] [--seconds 60]".into());
-    }
-    if args.clients < 4 {
-        return Err("--clients: at least 4 (one of each kind)".into());
-    }
-    Ok(args)
 }
 
 /// The client mix: a quarter uploading, three eighths on the map, the rest
@@ -289,10 +267,7 @@ fn print_row(label: &str, clients: usize, tally: &mut Tally, elapsed: Duration) 
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    let args = args().unwrap_or_else(|e| {
-        eprintln!("mixedload: {e}");
-        std::process::exit(2);
-    });
+    let args = Args::parse();
     let http = reqwest::Client::new();
     let now = Utc::now();
     let week = IsoWeek::current(now).expect("this week").to_string();

@@ -30,6 +30,8 @@
 //! error.
 
 use chrono::{DateTime, Duration as Span, Utc};
+use clap::Parser;
+use clap::builder::RangedU64ValueParser;
 use domain::synth::{Gait, Rng};
 use domain::time::IsoWeek;
 use e2e::load::percentile_ms;
@@ -47,51 +49,28 @@ const ZOOM: u32 = 14;
 const CHIEF_PASSWORD: &str = "county-load-2026";
 const COUNTY_LOGIN: &str = "county";
 
+#[derive(Parser)]
+#[command(
+    about = "County-scale map tiles: generate a county, then load its z14 tiles (make tileload)"
+)]
 struct Args {
+    /// The riverchief binary to serve the tiles.
     server_bin: String,
+    /// Villages of the county (15 a town).
+    #[arg(long, default_value_t = 300, value_parser = RangedU64ValueParser::<usize>::new().range(1..))]
     villages: usize,
+    /// Weeks of patrols back from now.
+    #[arg(long, default_value_t = 52, value_parser = RangedU64ValueParser::<usize>::new().range(1..))]
     weeks: usize,
+    /// Concurrent clients.
+    #[arg(long, default_value_t = 16, value_parser = RangedU64ValueParser::<usize>::new().range(1..))]
     clients: usize,
+    /// How long the load runs.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
     seconds: u64,
     /// Generate, print the database URL and keep it (no load).
+    #[arg(long)]
     keep: bool,
-}
-
-fn args() -> Result<Args, String> {
-    let mut args = Args {
-        server_bin: String::new(),
-        villages: 300,
-        weeks: 52,
-        clients: 16,
-        seconds: 30,
-        keep: false,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(arg) = it.next() {
-        let mut number = |name: &str| -> Result<u64, String> {
-            it.next()
-                .and_then(|v| v.parse().ok())
-                .filter(|&n: &u64| n > 0)
-                .ok_or(format!("{name} needs a positive number"))
-        };
-        match arg.as_str() {
-            "--villages" => args.villages = number("--villages")? as usize,
-            "--weeks" => args.weeks = number("--weeks")? as usize,
-            "--clients" => args.clients = number("--clients")? as usize,
-            "--seconds" => args.seconds = number("--seconds")?,
-            "--keep" => args.keep = true,
-            bin if !bin.starts_with('-') && args.server_bin.is_empty() => {
-                args.server_bin = bin.to_owned()
-            }
-            other => return Err(format!("unexpected argument {other:?}")),
-        }
-    }
-    if args.server_bin.is_empty() {
-        return Err("usage: tileload SERVER_BIN [--villages 300] [--weeks 52] \
-                    [--clients 16] [--seconds 30] [--keep]"
-            .into());
-    }
-    Ok(args)
 }
 
 /// Reach `n` (1-based) of a town: an equal share of the demo river, moved
@@ -190,25 +169,8 @@ async fn store_patrol(
         let line = planned_line(&reach, &mut rng);
         let points = domain::synth::record(&line, start, &Gait::WALK, &mut rng);
         let gpx = domain::synth::gpx(&points);
-        let track = domain::Track {
-            points: points
-                .iter()
-                .map(|&(lon, lat, time)| domain::TrackPoint {
-                    lon,
-                    lat,
-                    ele: None,
-                    time,
-                })
-                .collect(),
-            ..domain::Track::default()
-        };
-        let assigned: Vec<domain::patrol::AssignedReach<'_>> = reaches
-            .iter()
-            .map(|(reach_id, geometry)| domain::patrol::AssignedReach {
-                reach_id: *reach_id,
-                geometry,
-            })
-            .collect();
+        let track = domain::synth::track_of(&points);
+        let assigned = domain::patrol::AssignedReach::all(&reaches);
         let rules = domain::validity::RuleSet::default();
         let assessment = domain::patrol::assess(&track, &assigned, &rules, None, now);
         (track, gpx, assessment)
@@ -575,10 +537,7 @@ fn row(label: &str, latencies: &mut [Duration], errors: usize, kb: Option<f64>, 
 
 #[tokio::main]
 async fn main() {
-    let args = args().unwrap_or_else(|e| {
-        eprintln!("tileload: {e}");
-        std::process::exit(2);
-    });
+    let args = Args::parse();
     let now = Utc::now();
     let db = store::testing::fresh_database().await;
     let generating = Instant::now();
