@@ -18,7 +18,7 @@ TEST_PG_DIR := $(or $(CARGO_TARGET_DIR),target)/test-pg
 
 help:
 	@echo "make run           install what is missing, then serve the demo town on http://127.0.0.1:8080"
-	@echo "make test          all tests (Rust, then browser tests if present); stops the test database after"
+	@echo "make test          install what is missing, then all tests (Rust, then browser tests); stops the test database after"
 	@echo "make lint          rustfmt check and clippy with warnings as errors"
 	@echo "make fmt           format the code"
 	@echo "make bench         criterion benches and the upload load test (tests/load/run)"
@@ -36,10 +36,12 @@ run:
 	.ci/install-deps.sh --runtime
 	$(CARGO) run -p riverchief --release -- serve --demo
 
-# Browser tests run even when Rust tests failed (more to read in one CI
-# run); the test cluster is stopped in every case; the first failure's exit
-# status is the result.
-test:
+# First what the tests need (.ci/install-deps.sh: PostgreSQL/PostGIS,
+# Chromium, the npm packages; only what is missing, so a second run costs a
+# second), so a fresh clone needs nothing but `make test`. Browser tests run
+# even when Rust tests failed (more to read in one CI run); the test cluster
+# is stopped in every case; the first failure's exit status is the result.
+test: deps
 	@status=0; \
 	$(MAKE) --no-print-directory test-rust || status=$$?; \
 	$(MAKE) --no-print-directory test-browser || { s=$$?; [ $$status -ne 0 ] || status=$$s; }; \
@@ -51,6 +53,7 @@ test-rust:
 
 test-browser:
 	@if [ -f tests/browser/package.json ]; then \
+		[ -d tests/browser/node_modules ] || .ci/install-deps.sh; \
 		echo "browser tests (tests/browser)"; \
 		cd tests/browser && npm test; \
 	else \
