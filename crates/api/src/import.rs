@@ -11,7 +11,7 @@ use crate::error::{ApiError, ApiResult, Body};
 
 /// Import (or re-import) a town: idempotent by codes.
 #[utoipa::path(post, path = "/api/v1/import/town", tag = "roster",
-    request_body(content = Object, description = "The town import document of DESIGN.md", content_type = "application/json"),
+    request_body(content = Object, description = "The town import document (docs/import.md in the repository)", content_type = "application/json"),
     responses((status = 200, body = ImportSummary), (status = 401), (status = 403), (status = 422)),
     security(("bearer" = [])))]
 pub async fn import_town(

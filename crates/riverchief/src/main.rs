@@ -109,7 +109,7 @@ enum Command {
 
 #[derive(Subcommand)]
 enum ImportWhat {
-    /// Import a town document (JSON, see DESIGN.md); idempotent by codes.
+    /// Import a town document (JSON, see docs/import.md); idempotent by codes.
     Town {
         /// The JSON file.
         file: PathBuf,
