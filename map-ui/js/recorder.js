@@ -85,7 +85,7 @@ export class Recorder extends EventTarget {
 
   watch() {
     if (!('geolocation' in navigator)) {
-      this.emit('error', { message: 'geolocation unavailable' });
+      this.emit('error', { code: 0, message: 'geolocation unavailable' });
       return;
     }
     this.watchId = navigator.geolocation.watchPosition(
@@ -117,7 +117,7 @@ export class Recorder extends EventTarget {
       const updated = await store.addPoint(this.patrol.id, point, added);
       if (updated) this.patrol = updated;
       this.emit('point', { point, patrol: this.patrol });
-    }).catch((err) => this.emit('error', { message: `IndexedDB: ${err.message}` }));
+    }).catch((err) => this.emit('error', { code: 'storage', message: `IndexedDB: ${err.message}` }));
     return this.queue;
   }
 

@@ -4,6 +4,7 @@
 import { ApiError, errorFrom } from './api.js';
 import { CATEGORIES, categoryName, t } from './i18n.js';
 import { errorText, fill, h, notice, wireHeader } from './ui.js';
+import { gpsReason } from './messages.js';
 
 const $ = (id) => document.getElementById(id);
 let location_ = null;
@@ -38,7 +39,7 @@ $('report-locate').addEventListener('click', () => {
       location_ = { lat: pos.coords.latitude, lon: pos.coords.longitude };
       fill($('report-location'), `${location_.lat.toFixed(5)}, ${location_.lon.toFixed(5)} (±${Math.round(pos.coords.accuracy)} m)`);
     },
-    (err) => fill($('report-location'), t('chief.gpsDenied', { msg: err.message })),
+    (err) => fill($('report-location'), t('chief.gpsDenied', { msg: gpsReason(err.code) })),
     { enableHighAccuracy: true, timeout: 20000, maximumAge: 60000 },
   );
 });

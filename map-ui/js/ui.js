@@ -4,6 +4,7 @@
 
 import { ApiError, blobUrl, clearSession, currentUser, login, logout, token } from './api.js';
 import { applyI18n, t, wireLangSwitch } from './i18n.js';
+import { errorSentence } from './messages.js';
 
 /** h('div.card#x', {onclick, title}, child, 'text', …) */
 export function h(spec, attrs = {}, ...children) {
@@ -61,11 +62,11 @@ export function photoRefs(issue) {
 
 /** A human message for any error (ApiError, network, other). */
 export function errorText(err) {
-  if (err instanceof ApiError) {
-    if (err.status === 0) return t('common.offline');
-    return err.code && !err.code.startsWith('http_') ? `${err.message} (${err.code})` : err.message;
-  }
-  return err?.message || String(err);
+  if (err instanceof ApiError) return errorSentence(err);
+  // Not an answer of the server: a fault of the page itself. Its message is
+  // a developer's; the console has it.
+  console.error(err);
+  return t('common.pageError');
 }
 
 /** Shows a notice line in `container` (kind: info | warn | error | ok). */
