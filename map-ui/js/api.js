@@ -44,6 +44,8 @@ export function saveSession(session) {
 export function clearSession() {
   localStorage.removeItem(TOKEN_KEY);
   localStorage.removeItem(USER_KEY);
+  // The chief page's kept API answers (sw.js) belong to this login only.
+  globalThis.caches?.delete('rc-api').catch(() => {});
 }
 
 /** Builds an ApiError from a response that was not ok. */

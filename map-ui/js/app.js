@@ -9,6 +9,7 @@ import { formatCst, formatDuration, formatLength, isoWeekOf, parseWeek, shiftWee
 import { LAYER_IDS, Overlay, TRACK_COLOUR, baseStyle, bounds, issueIconUrl, midpoint, tilesAvailable } from './overlay.js';
 import { OPEN_ISSUE_STATUSES, STATUS_COLOURS, asList, bestStatus, statusRank } from './status.js';
 import { mapSettings, saveMapSettings } from './config.js';
+import { reasonSentences } from './messages.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -40,6 +41,12 @@ main().catch((err) => {
 
 async function main() {
   state.user = await ensureLogin($('login'));
+  // A village chief's page is /chief: the town map would show them a town
+  // they may not read (statuses unknown, figures refused).
+  if (state.user.role === 'chief' && state.user.village_id != null) {
+    location.replace('/chief');
+    return;
+  }
   $('main').hidden = false;
   showUser(state.user);
 
@@ -227,7 +234,7 @@ async function loadWeek() {
   state.unavailable.clear();
   const [compliance, patrols, issues, stats] = await Promise.all([
     api(`/api/v1/compliance?week=${week}${town}`).catch(note('compliance')),
-    api(`/api/v1/patrols?week=${week}${town}`).catch(note('patrols')),
+    api(`/api/v1/patrols?week=${week}${town}&limit=1000`).catch(note('patrols')),
     api(`/api/v1/issues?${town.slice(1)}`).catch(note('issues')),
     apiOptional(`/api/v1/stats?from=${range.from}&to=${range.to}${town}`),
   ].map((p) => p.catch((err) => ({ error: err }))));
@@ -353,6 +360,8 @@ function renderNotes() {
   if (lines.length) notice(box, lines.map((l, i) => [i ? h('br') : null, l]), 'warn').id = 'unavailable-note';
 }
 
+const thisWeek = () => state.week === isoWeekOf();
+
 function visibleChiefs() {
   return state.chiefs.filter((c) => !state.villageId || c.village_id === state.villageId);
 }
@@ -367,8 +376,11 @@ function renderSidebar() {
   const openIssues = state.issues?.filter((i) => OPEN_ISSUE_STATUSES.includes(i.status)
     && (!state.villageId || i.village_id === state.villageId)).length;
   const weekPatrols = state.patrols?.filter((p) => !state.villageId || chiefs.some((c) => c.id === p.chief_id));
-  const patrolCount = state.stats?.patrols ?? weekPatrols?.length;
-  const km = state.stats?.km_patrolled ?? (weekPatrols ? weekPatrols.reduce((s, p) => s + (p.length_m || 0), 0) / 1000 : null);
+  // The town's figures come from /stats; a village's from its chiefs' patrols of the week.
+  const townWide = !state.villageId && state.stats;
+  const patrolCount = townWide ? state.stats.patrols : weekPatrols?.length;
+  const km = townWide ? state.stats.km_patrolled : (weekPatrols ? weekPatrols.reduce((s, p) => s + (p.length_m || 0), 0) / 1000 : null);
+  $('figures-title').textContent = state.week === isoWeekOf() ? t('figures.title') : t('figures.titleOf', { week: state.week });
   const figure = (id, value, what) => h('div.figure', { id }, h('div.value', value ?? '–'), h('div.what', what));
   fill($('figures'),
     figure('fig-compliant', state.compliance ? `${compliant} / ${counted.length}` : `– / ${counted.length}`, t('figures.compliant')),
@@ -451,16 +463,17 @@ function openReachPopup(reachId, lngLat) {
   const content = h('div.popup#reach-popup',
     h('h3', `${p.name} `, h('small.muted', p.code)),
     dl([t('reach.village'), p.village_name], [t('reach.river'), p.river_name], [t('reach.length'), formatLength(p.length_m)],
-      [t('reach.weekStatus'), h(`span.chip.${p.status}`, t(`status.${p.status}`))],
+      [thisWeek() ? t('reach.weekStatus') : t('reach.weekStatusOf', { week: state.week }), h(`span.chip.${p.status}`, t(`status.${p.status}`))],
       [t('reach.chief'), chiefs.length ? chiefs.map((c, i) => [i ? '、' : '', c.name, c.phone ? [' ', h('a', { href: `tel:${c.phone}` }, c.phone)] : '']) : t('common.none')],
-      [t('reach.lastPatrol'), lastPatrol]));
+      [thisWeek() ? t('reach.lastPatrol') : t('reach.lastPatrolOf', { week: state.week }), lastPatrol]));
   showPopup(lngLat, content);
   fillLastPatrol(lastPatrol, reachId, chiefs);
 }
 
 async function fillLastPatrol(el, reachId, chiefs) {
   try {
-    const lists = await Promise.all(chiefs.map((c) => api(`/api/v1/patrols?chief_id=${c.id}`).then((b) => asList(b, 'patrols'))));
+    // The week shown, not the latest of all time.
+    const lists = await Promise.all(chiefs.map((c) => api(`/api/v1/patrols?chief_id=${c.id}&week=${state.week}`).then((b) => asList(b, 'patrols'))));
     // Only these chiefs' patrols (a server may answer a chief with their own
     // whatever is asked), preferring those that touched this reach.
     const ids = new Set(chiefs.map((c) => c.id));
@@ -468,7 +481,7 @@ async function fillLastPatrol(el, reachId, chiefs) {
       .sort((a, b) => String(b.started_at).localeCompare(String(a.started_at)));
     const touching = all.filter((p) => !p.reaches || p.reaches.some((r) => r.reach_id === reachId));
     let last = touching[0] || all[0];
-    if (!last) return fill(el, t('reach.noPatrol'));
+    if (!last) return fill(el, thisWeek() ? t('reach.noPatrol') : t('reach.noPatrolOf', { week: state.week }));
     if (!last.reaches) last = { ...last, ...(await api(`/api/v1/patrols/${last.id}`)) };
     const coverage = last.reaches?.find((r) => r.reach_id === reachId)?.coverage ?? last.coverage;
     fill(el, formatCst(last.started_at), ' ',
@@ -477,6 +490,15 @@ async function fillLastPatrol(el, reachId, chiefs) {
   } catch (err) {
     fill(el, err.unavailable ? t('map.unavailable.patrols') : errorText(err));
   }
+}
+
+const rulesByTown = new Map();
+/** A town's effective patrol rules (for the numbers in reason sentences); null: the defaults. */
+function townRules(townId) {
+  if (!rulesByTown.has(townId)) {
+    rulesByTown.set(townId, api(`/api/v1/towns/${townId}/rules`).then((r) => r.effective).catch(() => null));
+  }
+  return rulesByTown.get(townId);
 }
 
 async function openPatrolPopup(feature, lngLat) {
@@ -493,7 +515,8 @@ async function openPatrolPopup(feature, lngLat) {
       [t('patrol.duration'), formatDuration(p.duration_s, t)],
       [t('reach.coverage'), p.coverage != null ? `${Math.round(p.coverage * 100)}%` : null],
       ['', h(`span.chip.${p.valid ? 'valid' : 'invalid'}`, t(p.valid ? 'patrol.valid' : 'patrol.invalid'))],
-      [t('patrol.reasons'), p.reasons?.length ? p.reasons.join(', ') : null]));
+      [t('patrol.reasons'), p.reasons?.length
+        ? h('ul.reasons', reasonSentences(p, await townRules(p.town_id)).map((text) => h('li', text))) : null]));
   } catch (err) {
     fill(body, errorText(err));
   }

@@ -11,6 +11,8 @@ import { Recorder, testClock } from './recorder.js';
 import { Outbox } from './outbox.js';
 import * as store from './store.js';
 import { toJpeg } from './photo.js';
+import { errorSentence, gpsReason, reasonSentences } from './messages.js';
+import { IssueOutbox } from './issue-outbox.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -23,11 +25,17 @@ const state = {
   outbox: null,
   issuePhoto: null,
   issueLocation: null,
+  rules: null, // the town's effective patrol rules
 };
 
 reloadOnUnauthorized();
 wireHeader({ onLangChange: () => { renderOutbox(); loadStatus(); loadHistory(); renderRecording(); } });
 $('test-clock').hidden = !testClock();
+// Opens with no signal (sw.js); where service workers are missing
+// (plain HTTP over the network) the page works online as before.
+if ('serviceWorker' in navigator) {
+  navigator.serviceWorker.register('/sw.js').catch((err) => console.warn('service worker', err));
+}
 main().catch((err) => {
   console.error(err);
   notice($('rec-message'), t('common.error', { msg: errorText(err) }), 'error');
@@ -37,7 +45,10 @@ async function main() {
   state.user = await ensureLogin($('login'));
   $('main').hidden = false;
   showUser(state.user);
+  state.issues = new IssueOutbox(state.user);
   setupIssueForm();
+  wireIssueOutbox();
+  setInterval(() => state.issues.flush(), 30_000);
 
   if (state.user.chief_id == null) {
     fill($('me-name'), state.user.login);
@@ -73,6 +84,7 @@ async function loadMe() {
       api('/api/v1/reaches'),
     ]);
     state.chief = chief;
+    loadRules(chief.town_id);
     fill($('me-name'), chief.name);
     fill($('me-village'), chief.village_name || t('office.level.town'));
     const mine = (reaches.features || []).filter((f) => (chief.reach_ids || []).includes(f.properties?.id ?? f.id));
@@ -137,7 +149,7 @@ function wireRecorder() {
     const gps = $('rec-gps');
     gps.hidden = false;
     gps.className = 'notice notice-error';
-    gps.textContent = t('chief.gpsDenied', { msg: ev.detail.message || ev.detail.code });
+    gps.textContent = ev.detail.code === 'storage' ? t('chief.storageFailed') : t('chief.gpsDenied', { msg: gpsReason(ev.detail.code) });
   });
 }
 
@@ -286,26 +298,49 @@ function outboxItem(p) {
   } else if (p.state === 'uploaded') {
     const s = p.server || {};
     status = h('div', h('span.chip.valid', t('chief.upload.done')), ' ',
-      s.valid === false ? h('span.chip.invalid', `${t('patrol.invalid')}${s.reasons?.length ? `: ${s.reasons.join(', ')}` : ''}`) : null,
-      s.valid === true ? h('span.chip.valid', t('patrol.valid')) : null);
+      s.valid === false ? h('span.chip.invalid', t('patrol.invalid')) : null,
+      s.valid === true ? h('span.chip.valid', t('patrol.valid')) : null,
+      reasonList(s));
   } else if (p.state === 'rejected') {
     const e = p.last_error || {};
     status = e.status === 404 || e.status === 405
       ? h('div.notice.notice-warn', t('chief.upload.unavailable'))
-      : h('div.notice.notice-error', t('chief.upload.failed', { msg: `${e.message} (${e.code})` }));
-    buttons.push(h('button', { type: 'button', onclick: () => state.outbox.retry(p.id) }, t('common.retry')));
+      : h('div.notice.notice-error', t('chief.upload.failed', { msg: errorSentence(e) }));
+    // Refused for good (the file itself): sending it again gives the same answer.
+    if (e.status === 404 || e.status === 405) {
+      buttons.push(h('button', { type: 'button', onclick: () => state.outbox.retry(p.id) }, t('common.retry')));
+    }
     buttons.push(h('button.danger', { type: 'button', onclick: () => { if (confirm(t('chief.discardConfirm'))) state.outbox.remove(p.id); } }, t('chief.discard')));
   } else if (p.last_error?.code === 'unauthorized') {
     status = h('div.notice.notice-warn', t('chief.upload.needLogin'));
   } else if (p.next_attempt_at > Date.now()) {
+    const s = Math.round((p.next_attempt_at - Date.now()) / 1000);
     status = h('div.muted', { dataset: { retryAt: p.next_attempt_at, attempts: p.attempts } },
-      t('chief.upload.retryIn', { s: Math.round((p.next_attempt_at - Date.now()) / 1000), n: p.attempts }));
+      p.last_error?.status === 0 ? t('chief.upload.offline', { s }) : t('chief.upload.retryIn', { s, n: p.attempts }));
     buttons.push(h('button', { type: 'button', onclick: () => state.outbox.kick(true) }, t('chief.upload.uploadNow')));
   } else {
     status = h('div.muted', t('chief.upload.waiting'));
   }
   return h('div.outbox-item', { dataset: { localId: p.id, state: p.state } },
     h('div', h('strong', title)), status, buttons.length ? h('div.row-buttons', buttons) : null);
+}
+
+/** The reasons a patrol is invalid, one sentence each, with the town's thresholds. */
+function reasonList(patrol) {
+  const sentences = reasonSentences(patrol, state.rules);
+  return sentences.length ? h('ul.reasons', sentences.map((text) => h('li', text))) : null;
+}
+
+/** The town's effective rules, for the numbers in reason sentences (defaults until they come). */
+async function loadRules(townId) {
+  if (townId == null) return;
+  try {
+    state.rules = (await api(`/api/v1/towns/${townId}/rules`)).effective;
+    renderOutbox();
+    loadHistory();
+  } catch {
+    // The defaults of DESIGN stand in; the verdict itself is the server's.
+  }
 }
 
 // ---------------------------------------------------------------- files
@@ -349,7 +384,7 @@ async function loadHistory() {
         h(`span.chip.${p.valid ? 'valid' : 'invalid'}`, t(p.valid ? 'patrol.valid' : 'patrol.invalid')),
         h('span', [formatLength(p.length_m), formatDuration(p.duration_s, t),
           p.coverage != null ? `${t('reach.coverage')} ${Math.round(p.coverage * 100)}%` : null].filter(Boolean).join(' · '))),
-      p.reasons?.length ? h('div.muted', `${t('patrol.reasons')}: ${p.reasons.join(', ')}`) : null)));
+      reasonList(p))));
   } catch (err) {
     fill(box, h('p.muted', err.unavailable ? t('common.unavailable', { what: 'GET /api/v1/patrols' }) : errorText(err)));
   }
@@ -388,7 +423,7 @@ function setupIssueForm() {
     fill($('issue-location'), t('chief.issueLocating'));
     navigator.geolocation.getCurrentPosition(
       (pos) => setLocation(pos.coords.longitude, pos.coords.latitude, pos.coords.accuracy),
-      (err) => fill($('issue-location'), t('chief.gpsDenied', { msg: err.message })),
+      (err) => fill($('issue-location'), t('chief.gpsDenied', { msg: gpsReason(err.code) })),
       { enableHighAccuracy: true, timeout: 20000, maximumAge: 30000 },
     );
   };
@@ -409,27 +444,35 @@ function setupIssueForm() {
       description: $('issue-description').value.trim(),
       location: { type: 'Point', coordinates: state.issueLocation },
     };
-    let body = fields;
-    if (state.issuePhoto) {
-      body = new FormData();
-      body.append('category', fields.category);
-      body.append('description', fields.description);
-      body.append('location', JSON.stringify(fields.location));
-      body.append('photos', state.issuePhoto, `photo-${Date.now()}.jpg`);
-    }
     try {
-      const issue = await api('/api/v1/issues', { method: 'POST', body });
-      notice(msg, t('chief.issueSent', { id: issue?.id ?? '' }), 'ok');
-      toast(t('chief.issueSent', { id: issue?.id ?? '' }), 'ok');
+      const outcome = await state.issues.submit(fields, state.issuePhoto ? [state.issuePhoto] : []);
+      const text = outcome.sent ? t('chief.issueSent', { id: outcome.sent?.id ?? '' }) : t('chief.issueQueued');
+      notice(msg, text, outcome.sent ? 'ok' : 'warn');
+      toast(text, outcome.sent ? 'ok' : 'info');
       $('issue-form').reset();
       $('issue-photo-preview').hidden = true;
       state.issuePhoto = null;
     } catch (err) {
-      notice(msg, err.unavailable ? t('common.unavailable', { what: 'POST /api/v1/issues' }) : errorText(err), 'error');
+      notice(msg, errorText(err), 'error');
     } finally {
       submit.disabled = false;
     }
   });
+}
+
+/** Problem reports waiting on the phone for a signal: how many, and their delivery. */
+function wireIssueOutbox() {
+  const show = async () => {
+    const waiting = await state.issues.pending();
+    const box = $('issue-queue');
+    box.hidden = !waiting.length;
+    fill(box, waiting.length ? t('chief.issuesWaiting', { n: waiting.length }) : '');
+  };
+  state.issues.addEventListener('change', show);
+  state.issues.addEventListener('sent', (ev) => toast(t('chief.issueSent', { id: ev.detail?.id ?? '' }), 'ok'));
+  state.issues.addEventListener('refused', (ev) => notice($('issue-message'), errorText(ev.detail.error), 'error'));
+  show();
+  state.issues.flush();
 }
 
 function setLocation(lon, lat, accuracy) {

@@ -217,6 +217,46 @@ describe('town head map /', () => {
     await context.close();
   });
 
+  test('the village filter\'s figures are the village\'s; a past week is labelled by its name', async () => {
+    const { context, page } = await newPage(browser, { viewport: { width: 1280, height: 800 } });
+    await page.goto(`${server.url}/`);
+    await login(page, ...TOWN_HEAD);
+    await page.waitForSelector('body[data-ready="true"]', { timeout: 30_000 });
+    const week = shiftWeek(isoWeekOf(Date.now()), -1);
+    await page.click('#week-prev');
+    await page.waitForFunction((w) => document.getElementById('figures-title').textContent.includes(w), week);
+
+    // What the server says of 大村村's chief in that week.
+    const token = await apiToken(TOWN_HEAD);
+    const villages = (await apiGet('/api/v1/villages', token)).body;
+    const dacun = villages.find((v) => v.name === '大村村');
+    const chiefs = asList((await apiGet('/api/v1/chiefs', token)).body, 'chiefs').filter((c) => c.village_id === dacun.id);
+    const patrols = asList((await apiGet(`/api/v1/patrols?week=${week}&limit=1000`, token)).body, 'patrols')
+      .filter((p) => chiefs.some((c) => c.id === p.chief_id));
+    const compliance = asList((await apiGet(`/api/v1/compliance?week=${week}`, token)).body, 'chiefs');
+    const compliant = compliance.filter((c) => chiefs.some((x) => x.id === c.chief_id) && c.status === 'compliant').length;
+    const km = patrols.reduce((sum, p) => sum + p.length_m, 0) / 1000;
+
+    await page.selectOption('#village', String(dacun.id));
+    await page.waitForFunction(() => document.querySelectorAll('#chief-list li').length === 1);
+    assert.equal(await page.textContent('#fig-compliant .value'), `${compliant} / ${chiefs.length}`);
+    assert.equal(await page.textContent('#fig-patrols .value'), String(patrols.length), 'the village\'s patrols, not the town\'s');
+    assert.equal(await page.textContent('#fig-km .value'), `${km.toFixed(1)} km`);
+    assert.deepEqual(page.errors, []);
+    await context.close();
+  });
+
+  test('a village chief who opens the town map is taken to their own page', async () => {
+    const { context, page } = await newPage(browser, PHONE);
+    await page.goto(`${server.url}/`);
+    await login(page, ...CHIEF);
+    await page.waitForURL(/\/chief$/, { timeout: 10_000 });
+    await page.waitForSelector('body[data-ready="true"]');
+    assert.equal(await page.textContent('#me-name'), '张建国');
+    assert.deepEqual(page.errors, []);
+    await context.close();
+  });
+
   test('works on a 360 px phone', async () => {
     const { context, page } = await newPage(browser, PHONE);
     await page.goto(`${server.url}/`);
@@ -419,6 +459,91 @@ describe('chief page /chief', () => {
     assert.equal(posts[0].body, gpx);
     assert.ok([200, 201].includes(posts[0].status), `answered ${posts[0].status}`);
     assert.equal(fileRecord.state, 'uploaded');
+    assert.deepEqual(page.errors, []);
+    await context.close();
+  });
+});
+
+describe('words, not codes', () => {
+  // The verdict of an invalid patrol and a refused file, as a chief sees
+  // them at 360 px: sentences with the numbers, never a snake_case code,
+  // the server's English text or the file's bytes.
+  test('an invalid upload shows its reasons as sentences; a JPEG sent as a track is refused in words', async () => {
+    const { context, page } = await newPage(browser, PHONE);
+    await page.goto(`${server.url}/chief`);
+    await login(page, ...CHIEF);
+    // Five minutes along NLJ-01's bank: too brief for the town's 10 minutes.
+    const start = Date.now() - 2 * 3600_000;
+    const pts = Array.from({ length: 31 }, (_, i) => [103.02 + i * 0.0002, 25.22, new Date(start + i * 10_000).toISOString()]);
+    const gpx = `<?xml version="1.0" encoding="UTF-8"?>\n<gpx version="1.1" creator="test" xmlns="http://www.topografix.com/GPX/1/1"><trk><trkseg>${
+      pts.map(([lon, lat, time]) => `<trkpt lat="${lat}" lon="${lon.toFixed(6)}"><time>${time}</time></trkpt>`).join('')}</trkseg></trk></gpx>`;
+    await page.setInputFiles('#track-file', { name: 'short.gpx', mimeType: '', buffer: Buffer.from(gpx) });
+    const item = page.locator('.outbox-item', { hasText: 'short.gpx' });
+    await item.locator('ul.reasons li').first().waitFor({ timeout: 20_000 });
+    const reasons = await item.locator('ul.reasons li').allTextContents();
+    assert.ok(reasons.some((r) => /^巡河时长 5 分钟，少于本镇要求的 10 分钟。/.test(r)), reasons.join(' | '));
+
+    // JPEG bytes under a .gpx name: the server refuses the file (422).
+    const jpeg = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(4000, 0x9c), Buffer.from('JFIF<<binary>>')]);
+    await page.setInputFiles('#track-file', { name: 'photo.gpx', mimeType: '', buffer: jpeg });
+    const refused = page.locator('.outbox-item', { hasText: 'photo.gpx' }).locator('.notice-error');
+    await refused.waitFor({ timeout: 20_000 });
+    assert.match(await refused.textContent(), /文件无法读取为巡河轨迹/);
+    assert.equal(await page.locator('.outbox-item', { hasText: 'photo.gpx' }).getByRole('button', { name: '重试' }).count(), 0,
+      'a file refused for good is not offered 重试');
+    const text = await page.locator('body').innerText();
+    assert.doesNotMatch(text, /\b[a-z]+_[a-z_]+\b/, 'no snake_case code on the page');
+    assert.doesNotMatch(text, /JFIF|invalid|malformed|expected/i, 'no bytes or English server text');
+    assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= 360), 'nothing wider than the phone');
+    await shot(page, 'chief-reasons-360');
+    assert.deepEqual(page.errors, []);
+    await context.close();
+  });
+});
+
+describe('chief page with no signal', () => {
+  // Village chiefs lose the signal at the river: the page must open from
+  // the phone (service worker) and keep a problem report until it can be
+  // sent. Offline is Chromium's network emulation for the whole context.
+  test('/chief reloads offline from the service worker; a problem report made offline is delivered when back online', async () => {
+    const here = [103.025, 25.226];
+    const { context, page } = await newPage(browser, { ...PHONE, geolocation: { longitude: here[0], latitude: here[1], accuracy: 5 }, permissions: ['geolocation'] });
+    await page.goto(`${server.url}/chief`);
+    await login(page, ...CHIEF);
+    await page.waitForSelector('body[data-ready="true"]');
+    await until(page, () => navigator.serviceWorker?.controller != null, null, 20_000);
+    // Once controlled, a load keeps the chief's status for later.
+    await page.reload();
+    await page.waitForSelector('body[data-ready="true"]');
+    const statusOnline = await page.textContent('#week-status');
+
+    await context.setOffline(true);
+    await page.reload();
+    await page.waitForSelector('body[data-ready="true"]', { timeout: 20_000 });
+    assert.equal(await page.textContent('#me-name'), '张建国');
+    assert.equal(await page.textContent('#week-status'), statusOnline, 'the last status seen, from the phone');
+
+    const description = `离线上报 ${Date.now()}`;
+    await page.click('#issue-details summary');
+    await page.waitForFunction(() => /25\.22600/.test(document.getElementById('issue-location').textContent));
+    await page.selectOption('#issue-category', 'sewage');
+    await page.fill('#issue-description', description);
+    await page.click('#issue-submit');
+    await page.waitForSelector('#issue-message .notice-warn');
+    assert.match(await page.textContent('#issue-message'), /无网络，问题.*已保存在手机/);
+    assert.match(await page.textContent('#issue-queue'), /有 1 个问题保存在手机上/);
+    await shot(page, 'chief-offline-issue');
+    const token = await apiToken(ADMIN);
+    const find = async () => asList((await apiGet('/api/v1/issues?limit=500', token)).body, 'issues')
+      .filter((i) => i.description === description);
+    assert.equal((await find()).length, 0, 'nothing reached the server while offline');
+
+    await context.setOffline(false);
+    await until(page, () => document.getElementById('issue-queue').hidden, null, 40_000);
+    const delivered = await find();
+    assert.equal(delivered.length, 1, 'delivered once');
+    assert.equal(delivered[0].category, 'sewage');
+    assert.deepEqual(delivered[0].location?.coordinates, here);
     assert.deepEqual(page.errors, []);
     await context.close();
   });
