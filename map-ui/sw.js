@@ -16,7 +16,7 @@ const SHELL = [
   '/css/app.css',
   '/img/icon.svg',
   '/js/chief.js', '/js/ui.js', '/js/api.js', '/js/i18n.js', '/js/messages.js', '/js/time.js',
-  '/js/status.js', '/js/recorder.js', '/js/outbox.js', '/js/store.js', '/js/photo.js', '/js/issue-outbox.js',
+  '/js/status.js', '/js/recorder.js', '/js/outbox.js', '/js/store.js', '/js/photo.js', '/js/issue-outbox.js', '/js/sketch.js',
 ];
 // How long the API may take before the kept answer is shown instead.
 const API_TIMEOUT_MS = 5000;

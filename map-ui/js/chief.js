@@ -11,7 +11,8 @@ import { Recorder, testClock } from './recorder.js';
 import { Outbox } from './outbox.js';
 import * as store from './store.js';
 import { toJpeg } from './photo.js';
-import { errorSentence, gpsReason, reasonSentences } from './messages.js';
+import { DEFAULT_RULES, errorSentence, gpsReason, reasonSentences } from './messages.js';
+import { drawSketch, linesOf, uncoveredStretches } from './sketch.js';
 import { IssueOutbox } from './issue-outbox.js';
 
 const $ = (id) => document.getElementById(id);
@@ -23,7 +24,7 @@ const state = {
   points: [], // of the running patrol, for the sketch
   recorder: null,
   outbox: null,
-  issuePhoto: null,
+  issuePhotos: [], // JPEG Blobs for the problem report being written
   issueLocation: null,
   rules: null, // the town's effective patrol rules
 };
@@ -229,40 +230,47 @@ function updateElapsed() {
 function renderSketch() {
   const svg = $('rec-sketch');
   if (!svg || $('recording').hidden) return;
-  const reachLines = state.reaches.flatMap((f) => (f.geometry.type === 'MultiLineString' ? f.geometry.coordinates : [f.geometry.coordinates]));
   const track = state.points.map((p) => [p.lon, p.lat]);
-  const all = [...reachLines.flat(), ...track];
-  if (!all.length) return svg.replaceChildren();
-  const lons = all.map((c) => c[0]);
-  const lats = all.map((c) => c[1]);
-  const [w, e, s, n] = [Math.min(...lons), Math.max(...lons), Math.min(...lats), Math.max(...lats)];
-  const kx = Math.cos(((s + n) / 2) * Math.PI / 180);
-  const spanX = Math.max((e - w) * kx, 1e-5);
-  const spanY = Math.max(n - s, 1e-5);
-  const scale = Math.min(280 / spanX, 120 / spanY);
-  const ox = (300 - spanX * scale) / 2;
-  const oy = (140 - spanY * scale) / 2;
-  const xy = ([lon, lat]) => `${(ox + (lon - w) * kx * scale).toFixed(1)},${(oy + (n - lat) * scale).toFixed(1)}`;
-  const ns = 'http://www.w3.org/2000/svg';
-  const line = (coords, colour, width) => {
-    const el = document.createElementNS(ns, 'polyline');
-    el.setAttribute('points', coords.map(xy).join(' '));
-    el.setAttribute('fill', 'none');
-    el.setAttribute('stroke', colour);
-    el.setAttribute('stroke-width', width);
-    el.setAttribute('stroke-linecap', 'round');
-    el.setAttribute('stroke-linejoin', 'round');
-    return el;
-  };
-  const children = reachLines.map((l) => line(l, '#90caf9', 6));
-  if (track.length) {
-    children.push(line(track, '#5e35b1', 3));
-    const here = document.createElementNS(ns, 'circle');
-    const [x, y] = xy(track[track.length - 1]).split(',');
-    Object.entries({ cx: x, cy: y, r: 5, fill: '#d32f2f', stroke: '#fff', 'stroke-width': 2 }).forEach(([k, v]) => here.setAttribute(k, v));
-    children.push(here);
-  }
-  svg.replaceChildren(...children);
+  drawSketch(svg, { reaches: state.reaches.flatMap(linesOf), track: track.length ? [track] : [], here: track[track.length - 1] });
+}
+
+/**
+ * A patrol over the chief's reach: the track, the stretches of the reach it
+ * did not pass (red), its figures and, if invalid, why. Opened from the
+ * upload list and the history.
+ */
+function patrolView(patrol) {
+  const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+  svg.setAttribute('viewBox', '0 0 300 140');
+  svg.setAttribute('class', 'track-sketch');
+  svg.setAttribute('role', 'img');
+  svg.setAttribute('aria-label', t('chief.view.aria'));
+  const box = h('div.patrol-view', { dataset: { patrolId: patrol.id } }, svg,
+    h('div.legend-line',
+      h('span.key.reach', t('chief.view.reach')), h('span.key.uncovered', t('chief.view.uncovered')), h('span.key.track', t('chief.view.track'))),
+    h('div.muted', [formatCst(patrol.started_at), formatLength(patrol.length_m), formatDuration(patrol.duration_s, t),
+      patrol.coverage != null ? `${t('reach.coverage')} ${Math.round(patrol.coverage * 100)}%` : null].filter(Boolean).join(' · ')),
+    reasonList(patrol));
+  const reachIds = new Set((patrol.reaches || []).map((r) => r.reach_id));
+  const reachFeatures = state.reaches.filter((f) => !reachIds.size || reachIds.has(f.properties?.id ?? f.id));
+  api(`/api/v1/patrols/${patrol.id}/track`).then((track) => {
+    const trackLines = linesOf(track);
+    const reaches = (reachFeatures.length ? reachFeatures : state.reaches).flatMap(linesOf);
+    const buffer = (state.rules || DEFAULT_RULES).buffer_m;
+    drawSketch(svg, { reaches, track: trackLines, uncovered: uncoveredStretches(reaches, trackLines.flat(), buffer) });
+  }).catch((err) => box.append(h('div.muted', errorText(err))));
+  return box;
+}
+
+/** A button that opens (and closes) the patrol's view under `container`. */
+function viewButton(patrol, container) {
+  let view = null;
+  return h('button.small', { type: 'button', onclick: (ev) => {
+    if (view) { view.remove(); view = null; ev.target.textContent = t('chief.view.open'); return; }
+    view = patrolView(patrol);
+    container.append(view);
+    ev.target.textContent = t('chief.view.close');
+  } }, t('chief.view.open'));
 }
 
 function tick() {
@@ -301,6 +309,7 @@ function outboxItem(p) {
       s.valid === false ? h('span.chip.invalid', t('patrol.invalid')) : null,
       s.valid === true ? h('span.chip.valid', t('patrol.valid')) : null,
       reasonList(s));
+    if (s.id != null) buttons.push(viewButton(s, status));
   } else if (p.state === 'rejected') {
     const e = p.last_error || {};
     status = e.status === 404 || e.status === 405
@@ -378,13 +387,17 @@ async function loadHistory() {
     const list = asList(await api(`/api/v1/patrols?chief_id=${state.user.chief_id}`), 'patrols')
       .sort((a, b) => String(b.started_at).localeCompare(String(a.started_at)));
     if (!list.length) return fill(box, h('p.muted', t('chief.historyEmpty')));
-    fill(box, list.slice(0, 50).map((p) => h('div.history-item',
-      h('div', h('strong', formatCst(p.started_at)), ' ', h('span.muted', p.week || '')),
-      h('div.status-line',
-        h(`span.chip.${p.valid ? 'valid' : 'invalid'}`, t(p.valid ? 'patrol.valid' : 'patrol.invalid')),
-        h('span', [formatLength(p.length_m), formatDuration(p.duration_s, t),
-          p.coverage != null ? `${t('reach.coverage')} ${Math.round(p.coverage * 100)}%` : null].filter(Boolean).join(' · '))),
-      reasonList(p))));
+    fill(box, list.slice(0, 50).map((p) => {
+      const item = h('div.history-item', { dataset: { patrolId: p.id } },
+        h('div', h('strong', formatCst(p.started_at)), ' ', h('span.muted', p.week || '')),
+        h('div.status-line',
+          h(`span.chip.${p.valid ? 'valid' : 'invalid'}`, t(p.valid ? 'patrol.valid' : 'patrol.invalid')),
+          h('span', [formatLength(p.length_m), formatDuration(p.duration_s, t),
+            p.coverage != null ? `${t('reach.coverage')} ${Math.round(p.coverage * 100)}%` : null].filter(Boolean).join(' · '))),
+        reasonList(p));
+      item.append(h('div.row-buttons', viewButton(p, item)));
+      return item;
+    }));
   } catch (err) {
     fill(box, h('p.muted', err.unavailable ? t('common.unavailable', { what: 'GET /api/v1/patrols' }) : errorText(err)));
   }
@@ -401,19 +414,21 @@ function setupIssueForm() {
     }
   }).catch(() => {});
 
+  // Up to MAX_PHOTOS photos, one or several at a time (a phone's camera gives one per tap).
   $('issue-photo').addEventListener('change', async (ev) => {
-    const file = ev.target.files[0];
-    const preview = $('issue-photo-preview');
-    state.issuePhoto = null;
-    preview.hidden = true;
-    if (!file) return;
-    try {
-      state.issuePhoto = await toJpeg(file);
-      preview.src = URL.createObjectURL(state.issuePhoto);
-      preview.hidden = false;
-    } catch (err) {
-      notice($('issue-message'), errorText(err), 'error');
+    for (const file of [...ev.target.files]) {
+      if (state.issuePhotos.length >= MAX_PHOTOS) {
+        notice($('issue-message'), t('chief.issuePhotoLimit', { n: MAX_PHOTOS }), 'warn');
+        break;
+      }
+      try {
+        state.issuePhotos.push(await toJpeg(file));
+      } catch (err) {
+        notice($('issue-message'), errorText(err), 'error');
+      }
     }
+    ev.target.value = '';
+    renderIssuePhotos();
   });
 
   const locate = () => {
@@ -445,19 +460,61 @@ function setupIssueForm() {
       location: { type: 'Point', coordinates: state.issueLocation },
     };
     try {
-      const outcome = await state.issues.submit(fields, state.issuePhoto ? [state.issuePhoto] : []);
+      const outcome = await state.issues.submit(fields, state.issuePhotos);
       const text = outcome.sent ? t('chief.issueSent', { id: outcome.sent?.id ?? '' }) : t('chief.issueQueued');
+      if (outcome.sent) loadMyIssues();
       notice(msg, text, outcome.sent ? 'ok' : 'warn');
       toast(text, outcome.sent ? 'ok' : 'info');
       $('issue-form').reset();
-      $('issue-photo-preview').hidden = true;
-      state.issuePhoto = null;
+      state.issuePhotos = [];
+      renderIssuePhotos();
     } catch (err) {
       notice(msg, errorText(err), 'error');
     } finally {
       submit.disabled = false;
     }
   });
+}
+
+const MAX_PHOTOS = 6;
+
+/** Thumbnails of the photos chosen so far, each with a button to take it out. */
+function renderIssuePhotos() {
+  const box = $('issue-photo-preview');
+  box.hidden = !state.issuePhotos.length;
+  fill(box, state.issuePhotos.map((photo, i) => h('div.photo-thumb',
+    h('img', { src: URL.createObjectURL(photo), alt: '' }),
+    h('button.small', { type: 'button', 'aria-label': t('chief.issuePhotoRemove'), onclick: () => {
+      state.issuePhotos.splice(i, 1);
+      renderIssuePhotos();
+    } }, '×'))));
+  $('issue-photo-count').textContent = state.issuePhotos.length ? t('chief.issuePhotoCount', { n: state.issuePhotos.length, max: MAX_PHOTOS }) : '';
+}
+
+/**
+ * 我的问题: the problems this chief reported or has to handle, newest
+ * first, with their status and the last word of whoever handled them.
+ */
+async function loadMyIssues() {
+  const box = $('my-issues');
+  try {
+    const mine = asList(await api('/api/v1/issues?limit=200'), 'issues').filter((i) => i.assignee_id === state.user.chief_id
+      || i.history?.[0]?.actor_user_id === state.user.id)
+      .sort((a, b) => String(b.created_at).localeCompare(String(a.created_at)));
+    $('my-issues-card').hidden = !mine.length;
+    fill(box, mine.slice(0, 30).map((i) => {
+      const word = [...(i.history || [])].reverse().find((e) => e.note && e.actor_user_id !== state.user.id);
+      return h('div.history-item', { dataset: { issueId: i.id } },
+        h('div', h('strong', i.category_name || categoryName(i.category)), ' ', h('span.muted', `#${i.id} · ${formatCst(i.created_at)}`)),
+        h('div.status-line', h(`span.chip.${i.status}`, t(`issue.status.${i.status}`)),
+          h('span.muted', t(`issue.source.${i.source}`)),
+          i.overdue ? h('span.chip.missed', t('chief.issueOverdue')) : null),
+        i.description ? h('div', i.description.length > 80 ? `${i.description.slice(0, 80)}…` : i.description) : null,
+        word ? h('div.muted', t('chief.issueNote', { who: word.actor || t('nav.office'), note: word.note })) : null);
+    }));
+  } catch (err) {
+    if (!err.unavailable) fill(box, h('p.muted', errorText(err)));
+  }
 }
 
 /** Problem reports waiting on the phone for a signal: how many, and their delivery. */
@@ -469,10 +526,14 @@ function wireIssueOutbox() {
     fill(box, waiting.length ? t('chief.issuesWaiting', { n: waiting.length }) : '');
   };
   state.issues.addEventListener('change', show);
-  state.issues.addEventListener('sent', (ev) => toast(t('chief.issueSent', { id: ev.detail?.id ?? '' }), 'ok'));
+  state.issues.addEventListener('sent', (ev) => {
+    toast(t('chief.issueSent', { id: ev.detail?.id ?? '' }), 'ok');
+    loadMyIssues();
+  });
   state.issues.addEventListener('refused', (ev) => notice($('issue-message'), errorText(ev.detail.error), 'error'));
   show();
   state.issues.flush();
+  loadMyIssues();
 }
 
 function setLocation(lon, lat, accuracy) {

@@ -482,6 +482,11 @@ describe('words, not codes', () => {
     await item.locator('ul.reasons li').first().waitFor({ timeout: 20_000 });
     const reasons = await item.locator('ul.reasons li').allTextContents();
     assert.ok(reasons.some((r) => /^巡河时长 5 分钟，少于本镇要求的 10 分钟。/.test(r)), reasons.join(' | '));
+    // The patrol over the reach: its track, and the reach it did not walk in red.
+    await item.getByRole('button', { name: '查看轨迹' }).click();
+    await item.locator('.patrol-view polyline.track').waitFor({ state: 'attached', timeout: 10_000 });
+    assert.ok(await item.locator('.patrol-view polyline.uncovered').count() >= 1, 'unwalked stretches drawn');
+    assert.match(await item.locator('.patrol-view').textContent(), /未走到的河段/);
 
     // JPEG bytes under a .gpx name: the server refuses the file (422).
     const jpeg = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(4000, 0x9c), Buffer.from('JFIF<<binary>>')]);
@@ -580,7 +585,7 @@ describe('problem report from the chief page', () => {
     await page.selectOption('#issue-category', 'floating_garbage');
     await page.fill('#issue-description', '桥下有漂浮垃圾');
     await page.setInputFiles('#issue-photo', { name: 'IMG_0001.png', mimeType: 'image/png', buffer: png });
-    await page.waitForSelector('#issue-photo-preview:not([hidden])');
+    await page.waitForSelector('#issue-photo-preview:not([hidden]) img');
     await page.click('#issue-submit');
     await page.waitForSelector('#issue-message .notice-ok');
     assert.equal(posts.length, 1);
@@ -603,6 +608,10 @@ describe('problem report from the chief page', () => {
     assert.equal(stored.body.description, '桥下有漂浮垃圾');
     assert.deepEqual(stored.body.location?.coordinates, here);
     assert.equal(stored.body.photos?.length, 1, JSON.stringify(stored.body.photos));
+    // 我的问题 lists it with its status in words.
+    const mine = page.locator(`#my-issues [data-issue-id="${id}"]`);
+    await mine.waitFor({ timeout: 10_000 });
+    assert.match(await mine.textContent(), /漂浮垃圾[\s\S]*已上报/);
     await shot(page, 'chief-issue');
     assert.deepEqual(page.errors, []);
     await context.close();
