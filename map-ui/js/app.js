@@ -6,10 +6,11 @@ import { api, apiOptional, blobUrl, currentUser, token } from './api.js';
 import { categoryName, t } from './i18n.js';
 import { authImg, errorText, ensureLogin, fill, h, notice, photoRefs, reloadOnUnauthorized, showUser, wireHeader } from './ui.js';
 import { formatCst, formatDuration, formatLength, isoWeekOf, parseWeek, shiftWeek, weekLabel, weekRange } from './time.js';
-import { LAYER_IDS, Overlay, TRACK_COLOUR, baseStyle, bounds, issueIconUrl, midpoint, tilesAvailable } from './overlay.js';
+import { LAYER_IDS, Overlay, TRACK_COLOUR, UNCOVERED_COLOUR, baseStyle, bounds, issueIconUrl, midpoint, tilesAvailable } from './overlay.js';
 import { OPEN_ISSUE_STATUSES, STATUS_COLOURS, asList, bestStatus, statusRank } from './status.js';
 import { mapSettings, saveMapSettings } from './config.js';
-import { reasonSentences } from './messages.js';
+import { DEFAULT_RULES, reasonSentences } from './messages.js';
+import { linesOf, uncoveredStretches } from './sketch.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -404,11 +405,48 @@ function focusChief(chief) {
   const ids = chief.reach_ids?.length ? chief.reach_ids : state.reaches.features.map((f) => f.properties.id);
   const fc = { type: 'FeatureCollection', features: state.reaches.features.filter((f) => ids.includes(f.properties.id)) };
   fitTo(fc);
+  showChiefPatrols(chief, fc);
   if (chief.reach_ids?.length === 1) {
     const f = fc.features[0];
     if (f) openReachPopup(f.properties.id, midpoint(f.geometry));
   }
   if (window.matchMedia('(max-width: 720px)').matches) $('map').scrollIntoView({ behavior: 'smooth' });
+}
+
+/**
+ * The week's patrols of one chief under their name in the list: time,
+ * length, coverage and verdict in words; choosing one draws it on the map
+ * with the stretches of the reach it did not walk.
+ */
+async function showChiefPatrols(chief, reaches) {
+  for (const old of document.querySelectorAll('#chief-list .chief-patrols')) old.remove();
+  state.overlay?.choose();
+  const li = document.querySelector(`#chief-list li[data-chief-id="${chief.id}"]`);
+  if (!li) return;
+  const patrols = (state.patrols || []).filter((p) => p.chief_id === chief.id)
+    .sort((a, b) => String(a.started_at).localeCompare(String(b.started_at)));
+  const box = h('div.chief-patrols', { onclick: (ev) => ev.stopPropagation() });
+  li.append(box);
+  if (!patrols.length) return fill(box, h('div.muted', thisWeek() ? t('reach.noPatrol') : t('reach.noPatrolOf', { week: state.week })));
+  const rules = await townRules(state.townId);
+  fill(box, patrols.map((p) => h('button.patrol-choice', { type: 'button', dataset: { patrolId: p.id }, onclick: () => drawChosenPatrol(p, reaches, rules) },
+    h('div', h('strong', formatCst(p.started_at)), ' ',
+      h(`span.chip.${p.valid ? 'valid' : 'invalid'}`, t(p.valid ? 'patrol.valid' : 'patrol.invalid'))),
+    h('div.muted', [formatLength(p.length_m), formatDuration(p.duration_s, t),
+      p.coverage != null ? `${t('reach.coverage')} ${Math.round(p.coverage * 100)}%` : null].filter(Boolean).join(' · ')),
+    p.valid ? null : h('ul.reasons', reasonSentences(p, rules).map((text) => h('li', text))))));
+}
+
+async function drawChosenPatrol(patrol, reaches, rules) {
+  try {
+    const track = linesOf(await api(`/api/v1/patrols/${patrol.id}/track`));
+    const reachLines = reaches.features.flatMap(linesOf);
+    const buffer = (rules || DEFAULT_RULES).buffer_m;
+    state.overlay?.choose(track, uncoveredStretches(reachLines, track.flat(), buffer));
+    fitTo({ type: 'FeatureCollection', features: [...reaches.features, ...track.map((c) => ({ type: 'Feature', geometry: { type: 'LineString', coordinates: c } }))] });
+  } catch (err) {
+    notice($('map-notes'), errorText(err), 'error');
+  }
 }
 
 function renderLegend() {
@@ -423,6 +461,7 @@ function renderLegend() {
     h('h3', t('legend.patrol')),
     h('div.row', h('span.swatch', { style: { background: TRACK_COLOUR } }), t('legend.patrolValid')),
     h('div.row', h('span.swatch.dashed', { style: { background: `repeating-linear-gradient(90deg, ${TRACK_COLOUR} 0 5px, transparent 5px 8px)` } }), t('legend.patrolInvalid')),
+    h('div.row', h('span.swatch', { style: { background: UNCOVERED_COLOUR } }), t('legend.uncovered')),
     h('h3', t('legend.issues')),
     ['reported', 'assigned', 'in_progress', 'resolved'].map((s) => h('div.row', h('img', { src: issueIconUrl(s), width: 16, height: 16, alt: '' }), t(`issue.status.${s}`)))));
 }
@@ -430,15 +469,17 @@ function renderLegend() {
 function renderSettings(settings) {
   const box = $('settings');
   const panel = h('div.settings-panel', { hidden: true });
-  const radios = ['none', 'osm', 'tianditu'].map((b) => h('label.inline',
+  const radios = ['none', 'osm', 'tianditu', 'xyz'].map((b) => h('label.inline',
     h('input', { type: 'radio', name: 'basemap', value: b, checked: settings.basemap === b }), t(`map.basemap.${b}`)));
   const key = h('input', { type: 'text', value: settings.tiandituKey || '', placeholder: 'tk', style: { width: '100%' } });
+  const xyz = h('input', { type: 'url', value: settings.xyzUrl || '', placeholder: 'https://…/{z}/{x}/{y}.png', style: { width: '100%' } });
   const save = h('button.primary', { type: 'button', onclick: () => {
     const chosen = panel.querySelector('input[name=basemap]:checked')?.value || 'none';
-    saveMapSettings({ ...settings, basemap: chosen, tiandituKey: key.value.trim() });
+    saveMapSettings({ ...settings, basemap: chosen, tiandituKey: key.value.trim(), xyzUrl: xyz.value.trim() });
     location.reload();
   } }, t('common.save'));
-  fill(panel, h('h3', t('map.settings')), radios, h('label', t('map.basemap.key')), key, h('div.row-buttons', save));
+  fill(panel, h('h3', t('map.settings')), radios, h('label', t('map.basemap.key')), key,
+    h('label', t('map.basemap.xyzUrl')), xyz, h('div.row-buttons', save));
   fill(box, h('button', { type: 'button', onclick: () => { panel.hidden = !panel.hidden; } }, t('map.settings')), panel);
 }
 

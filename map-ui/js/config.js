@@ -5,8 +5,10 @@
 // (no GCJ-02 shift). A deployment can change the defaults here.
 
 export const DEFAULTS = {
-  basemap: 'none', // 'none' | 'osm' | 'tianditu'
+  basemap: 'none', // 'none' | 'osm' | 'tianditu' | 'xyz'
   tiandituKey: '',
+  // Any XYZ raster service, e.g. a county GIS server: https://gis.example.cn/tiles/{z}/{x}/{y}.png
+  xyzUrl: '',
 };
 
 const KEY = 'rc.mapSettings';
@@ -52,6 +54,12 @@ export function basemapLayers(settings) {
         { id: 'basemap', type: 'raster', source: 'basemap' },
         { id: 'basemap-labels', type: 'raster', source: 'basemap-labels' },
       ],
+    };
+  }
+  if (settings.basemap === 'xyz' && /^https:\/\/.+\{z\}.+\{x\}.+\{y\}/.test(settings.xyzUrl || '')) {
+    return {
+      sources: { basemap: { type: 'raster', tiles: [settings.xyzUrl], tileSize: 256, maxzoom: 19 } },
+      layers: [{ id: 'basemap', type: 'raster', source: 'basemap', paint: { 'raster-opacity': 0.85 } }],
     };
   }
   return { sources: {}, layers: [] };

@@ -15,7 +15,12 @@ export const LAYER_IDS = {
   patrols: 'patrols',
   patrolsInvalid: 'patrols-invalid',
   issues: 'issues',
+  chosenUncovered: 'chosen-uncovered',
+  chosenTrack: 'chosen-track',
 };
+
+/** The reach's stretches a chosen patrol did not walk. */
+export const UNCOVERED_COLOUR = '#e53935';
 
 export const TRACK_COLOUR = '#5e35b1';
 
@@ -116,6 +121,19 @@ export class Overlay {
       layout: { 'line-join': 'round' },
       paint: { 'line-color': TRACK_COLOUR, 'line-width': trackWidth, 'line-opacity': 0.6, 'line-dasharray': [2, 1.5] },
     });
+    // One patrol chosen from a chief's list: its track over the stretches of
+    // the reach it did not walk.
+    map.addSource('rc-chosen', { type: 'geojson', data: this.chosen || EMPTY });
+    map.addLayer({
+      id: LAYER_IDS.chosenUncovered, type: 'line', source: 'rc-chosen', filter: ['==', ['get', 'kind'], 'uncovered'],
+      layout: { 'line-cap': 'round', 'line-join': 'round' },
+      paint: { 'line-color': UNCOVERED_COLOUR, 'line-width': ['interpolate', ['linear'], ['zoom'], 9, 4, 14, 9] },
+    });
+    map.addLayer({
+      id: LAYER_IDS.chosenTrack, type: 'line', source: 'rc-chosen', filter: ['==', ['get', 'kind'], 'track'],
+      layout: { 'line-cap': 'round', 'line-join': 'round' },
+      paint: { 'line-color': TRACK_COLOUR, 'line-width': ['interpolate', ['linear'], ['zoom'], 9, 2.5, 14, 5] },
+    });
     map.addLayer({
       id: LAYER_IDS.issues, type: 'symbol', ...this.sourceFor('issues'),
       filter: ['!=', ['get', 'status'], 'closed'],
@@ -146,6 +164,13 @@ export class Overlay {
   setWeek(week) {
     this.week = week;
     if (this.mode === 'tiles') this.map.getSource('rc-tiles')?.setTiles([this.tileUrl()]);
+  }
+
+  /** Draws a chosen patrol (`track` and `uncovered` as arrays of lines), or nothing. */
+  choose(track = [], uncovered = []) {
+    const feature = (kind) => (coords) => ({ type: 'Feature', geometry: { type: 'LineString', coordinates: coords }, properties: { kind } });
+    this.chosen = { type: 'FeatureCollection', features: [...uncovered.map(feature('uncovered')), ...track.map(feature('track'))] };
+    this.map.getSource('rc-chosen')?.setData(this.chosen);
   }
 
   select(reachId) {

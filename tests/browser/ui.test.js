@@ -242,6 +242,15 @@ describe('town head map /', () => {
     assert.equal(await page.textContent('#fig-compliant .value'), `${compliant} / ${chiefs.length}`);
     assert.equal(await page.textContent('#fig-patrols .value'), String(patrols.length), 'the village\'s patrols, not the town\'s');
     assert.equal(await page.textContent('#fig-km .value'), `${km.toFixed(1)} km`);
+
+    // The chief's patrols of the week under the name; choosing one draws it and what it missed.
+    await page.click('#chief-list li .name');
+    await page.waitForSelector('#chief-list .chief-patrols');
+    assert.equal(await page.locator('#chief-list .patrol-choice').count(), patrols.length);
+    if (patrols.length) {
+      await page.locator('#chief-list .patrol-choice').first().click();
+      await until(page, () => window.rcOverlay?.chosen?.features?.some((f) => f.properties.kind === 'track'), null, 10_000);
+    }
     assert.deepEqual(page.errors, []);
     await context.close();
   });
