@@ -443,6 +443,7 @@ function setupIssueForm() {
     );
   };
   $('issue-locate').addEventListener('click', locate);
+  wirePin();
   $('issue-details').addEventListener('toggle', () => {
     if ($('issue-details').open && !state.issueLocation) locate();
   });
@@ -536,7 +537,50 @@ function wireIssueOutbox() {
   loadMyIssues();
 }
 
-function setLocation(lon, lat, accuracy) {
+function setLocation(lon, lat, accuracy, { moved = false } = {}) {
   state.issueLocation = [Math.round(lon * 1e7) / 1e7, Math.round(lat * 1e7) / 1e7];
-  fill($('issue-location'), `${state.issueLocation[1].toFixed(5)}, ${state.issueLocation[0].toFixed(5)}${accuracy ? ` (±${Math.round(accuracy)} m)` : ''}`);
+  const where = `${state.issueLocation[1].toFixed(5)}, ${state.issueLocation[0].toFixed(5)}`;
+  fill($('issue-location'), moved ? t('chief.issueMoved', { where }) : `${where}${accuracy ? ` (±${Math.round(accuracy)} m)` : ''}`);
+  if (!moved) state.pinFrame = null;
+  drawPin();
+}
+
+/**
+ * The problem's pin over the chief's reaches; dragging it (or tapping)
+ * corrects a GPS position that is off by the width of the river.
+ */
+function drawPin() {
+  const svg = $('issue-pin');
+  // An <svg> has no `hidden` property of its own: set the attribute.
+  svg.toggleAttribute('hidden', !state.issueLocation);
+  $('issue-pin-hint').hidden = !state.issueLocation;
+  if (!state.issueLocation) return;
+  const reaches = state.reaches.flatMap(linesOf);
+  // The extent stays put while the pin moves: the reaches and the first position, with a margin.
+  if (!state.pinFrame) {
+    const pts = [...reaches.flat(), state.issueLocation];
+    const lons = pts.map((c) => c[0]);
+    const lats = pts.map((c) => c[1]);
+    const pad = Math.max(Math.max(...lons) - Math.min(...lons), Math.max(...lats) - Math.min(...lats), 0.002) * 0.15;
+    state.pinFrame = [[Math.min(...lons) - pad, Math.min(...lats) - pad], [Math.max(...lons) + pad, Math.max(...lats) + pad]];
+  }
+  state.pinSketch = drawSketch(svg, { reaches, here: state.issueLocation, frame: state.pinFrame });
+}
+
+function wirePin() {
+  const svg = $('issue-pin');
+  const moveTo = (ev) => {
+    const box = svg.getBoundingClientRect();
+    // The viewBox is 300 × 140, drawn with xMidYMid meet.
+    const scale = Math.min(box.width / 300, box.height / 140);
+    const x = (ev.clientX - box.left - (box.width - 300 * scale) / 2) / scale;
+    const y = (ev.clientY - box.top - (box.height - 140 * scale) / 2) / scale;
+    const [lon, lat] = state.pinSketch.toLonLat([x, y]);
+    setLocation(lon, lat, null, { moved: true });
+  };
+  let dragging = false;
+  svg.addEventListener('pointerdown', (ev) => { dragging = true; svg.setPointerCapture(ev.pointerId); moveTo(ev); });
+  svg.addEventListener('pointermove', (ev) => { if (dragging) moveTo(ev); });
+  svg.addEventListener('pointerup', () => { dragging = false; });
+  svg.addEventListener('pointercancel', () => { dragging = false; });
 }

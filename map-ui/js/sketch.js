@@ -100,9 +100,11 @@ export const SKETCH_COLOURS = { reach: '#90caf9', uncovered: '#e53935', track: '
 /**
  * Draws into `svg` (viewBox 0 0 300 140): the reach lines, the uncovered
  * stretches over them, the track, and a dot at `here` ([lon, lat]).
+ * Answers `toLonLat([x, y])` for points in the viewBox.
  */
-export function drawSketch(svg, { reaches = [], uncovered = [], track = [], here = null }) {
-  const all = [...reaches.flat(), ...track.flat(), ...(here ? [here] : [])];
+export function drawSketch(svg, { reaches = [], uncovered = [], track = [], here = null, frame = null }) {
+  // `frame` (points that must be in view) fixes the extent, e.g. while a pin is dragged.
+  const all = frame || [...reaches.flat(), ...track.flat(), ...(here ? [here] : [])];
   if (!all.length) return svg.replaceChildren();
   const lons = all.map((c) => c[0]);
   const lats = all.map((c) => c[1]);

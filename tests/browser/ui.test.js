@@ -515,6 +515,31 @@ describe('words, not codes', () => {
   });
 });
 
+describe('problem position', () => {
+  test('the GPS pin can be dragged along the sketch of the chief\'s reach', async () => {
+    const here = [103.025, 25.226];
+    const { context, page } = await newPage(browser, { ...PHONE, geolocation: { longitude: here[0], latitude: here[1], accuracy: 30 }, permissions: ['geolocation'] });
+    await page.goto(`${server.url}/chief`);
+    await login(page, ...CHIEF);
+    await page.waitForSelector('body[data-ready="true"]');
+    await page.click('#issue-details summary');
+    await page.waitForSelector('#issue-pin:not([hidden]) circle.here');
+    await page.locator('#issue-pin').scrollIntoViewIfNeeded();
+    const dot = await page.locator('#issue-pin circle.here').boundingBox();
+    const [x, y] = [dot.x + dot.width / 2, dot.y + dot.height / 2];
+    await page.mouse.move(x, y);
+    await page.mouse.down();
+    await page.mouse.move(x + 30, y + 10, { steps: 5 });
+    await page.mouse.up();
+    const text = await page.textContent('#issue-location');
+    assert.match(text, /已手动修正/);
+    const [lat, lon] = text.split(/[,，（(]/).slice(0, 2).map(Number);
+    assert.ok(lon > here[0] && lat < here[1], `moved east and south: ${text}`);
+    assert.deepEqual(page.errors, []);
+    await context.close();
+  });
+});
+
 describe('chief page with no signal', () => {
   // Village chiefs lose the signal at the river: the page must open from
   // the phone (service worker) and keep a problem report until it can be
