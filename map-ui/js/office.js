@@ -4,7 +4,8 @@
 import { api } from './api.js';
 import { categoryName, t } from './i18n.js';
 import { authImg, errorText, ensureLogin, fill, h, notice, photoRefs, reloadOnUnauthorized, showUser, toast, wireHeader } from './ui.js';
-import { formatCst, formatCstDate, isoWeekOf, weekRange } from './time.js';
+import { formatCst, formatCstDate, formatDuration, formatLength, isoWeekOf, shiftWeek, weekLabel, weekRange } from './time.js';
+import { reasonSentences } from './messages.js';
 import { ISSUE_STATUSES, asList } from './status.js';
 
 const $ = (id) => document.getElementById(id);
@@ -20,6 +21,8 @@ export const ACTIONS = {
   resolved: ['verify', 'reopen'],
   closed: [],
 };
+
+const TABS = ['issues', 'roster', 'exemptions', 'patrols'];
 
 const state = {
   user: null,
@@ -42,23 +45,24 @@ async function main() {
   showUser(state.user);
   // The office (admin) and the town chief dispatch; the server has the last word.
   state.canAct = state.user.role === 'admin' || (state.user.role === 'chief' && state.user.village_id == null);
-  for (const tab of ['issues', 'roster', 'exemptions']) $(`tab-${tab}`).addEventListener('click', () => showTab(tab));
+  for (const tab of TABS) $(`tab-${tab}`).addEventListener('click', () => showTab(tab));
   const asked = location.hash.slice(1);
-  if (['issues', 'roster', 'exemptions'].includes(asked)) showTab(asked);
+  if (TABS.includes(asked)) showTab(asked);
 
   const [chiefs, villages, reaches] = await Promise.all([api('/api/v1/chiefs'), api('/api/v1/villages'), api('/api/v1/reaches')]);
   state.chiefs = chiefs;
   state.villages = new Map(villages.map((v) => [v.id, v]));
   state.reaches = new Map((reaches.features || []).map((f) => [f.properties?.id ?? f.id, f.properties]));
   setupExemptionForm();
-  await Promise.all([loadIssues(), loadCompliance(), loadExemptions()]);
+  setupPatrols();
+  await Promise.all([loadIssues(), loadCompliance(), loadExemptions(), loadPatrols(), loadRules()]);
   renderAll();
   document.body.dataset.ready = 'true';
 }
 
 function showTab(tab) {
   state.tab = tab;
-  for (const name of ['issues', 'roster', 'exemptions']) {
+  for (const name of TABS) {
     $(`tab-${name}`).setAttribute('aria-selected', String(name === tab));
     $(`panel-${name}`).hidden = name !== tab;
   }
@@ -69,6 +73,7 @@ function renderAll() {
   renderBoard();
   renderRoster();
   renderExemptions();
+  renderPatrols();
 }
 
 const chiefName = (id) => state.chiefs.find((c) => c.id === id)?.name;
@@ -224,4 +229,110 @@ function renderExemptions() {
     h('tbody', rows.length ? rows.map((e) => h('tr',
       h('td', chiefName(e.chief_id) || e.chief_id), h('td', e.from || formatCstDate(e.from_date)), h('td', e.to || e.to_date),
       h('td', e.reason), h('td', e.approved_by_login || e.approver || e.approved_by || ''))) : h('tr', h('td.muted', { colspan: 5 }, t('office.exemption.empty')))));
+}
+
+// ---------------------------------------------------------------- patrols
+
+// The week's patrols with their verdict in words; the office may set a
+// verdict by hand (改判) with a reason, and take that back. Both are audited
+// by the server and recount the week at once.
+
+async function loadRules() {
+  try {
+    state.rules = (await api(`/api/v1/towns/${state.user.town_id}/rules`)).effective;
+  } catch {
+    state.rules = null; // the rulebook's defaults stand in for the numbers
+  }
+}
+
+function setupPatrols() {
+  state.patrolWeek = isoWeekOf();
+  const go = (n) => {
+    const week = shiftWeek(state.patrolWeek, n);
+    if (n > 0 && week > isoWeekOf()) return;
+    state.patrolWeek = week;
+    loadPatrols().then(renderPatrols);
+  };
+  $('patrols-prev').addEventListener('click', () => go(-1));
+  $('patrols-next').addEventListener('click', () => go(1));
+}
+
+async function loadPatrols() {
+  try {
+    state.patrols = asList(await api(`/api/v1/patrols?week=${state.patrolWeek}&limit=1000`), 'patrols')
+      .sort((a, b) => String(a.started_at).localeCompare(String(b.started_at)));
+    state.patrolsError = null;
+  } catch (err) {
+    state.patrols = [];
+    state.patrolsError = errorText(err);
+  }
+}
+
+function renderPatrols() {
+  $('patrols-week').textContent = `${state.patrolWeek} · ${weekLabel(state.patrolWeek)}`;
+  $('patrols-next').disabled = state.patrolWeek >= isoWeekOf();
+  const table = $('patrols');
+  if (state.patrolsError) return fill(table, h('tbody', h('tr', h('td.muted', state.patrolsError))));
+  const cols = ['name', 'started', 'figures', 'verdict', 'actions'];
+  fill(table,
+    h('thead', h('tr', cols.map((c) => h('th', t(`office.patrols.col.${c}`))))),
+    h('tbody', state.patrols.length ? state.patrols.map(patrolRow) : h('tr', h('td.muted', { colspan: cols.length }, t('office.patrols.empty')))));
+}
+
+function patrolRow(p) {
+  const o = p.override;
+  const verdict = h('td',
+    h(`span.chip.${p.valid ? 'valid' : 'invalid'}`, t(p.valid ? 'patrol.valid' : 'patrol.invalid')),
+    o ? h('div.muted', t(o.valid ? 'office.patrols.overriddenValid' : 'office.patrols.overriddenInvalid', {
+      reason: o.reason || '', at: o.at ? formatCst(o.at) : '',
+    })) : null,
+    p.reasons?.length ? h('ul.reasons', reasonSentences(p, state.rules).map((text) => h('li', text))) : null);
+  const actions = h('div.patrol-actions');
+  if (state.user.role === 'admin') {
+    actions.append(h('button', { type: 'button', onclick: () => overrideForm(p, actions) }, t('office.patrols.override')));
+    if (o) actions.append(h('button', { type: 'button', onclick: () => clearOverride(p) }, t('office.patrols.clear')));
+  }
+  return h('tr', { dataset: { patrolId: p.id } },
+    h('td', chiefName(p.chief_id) || p.chief_name || p.chief_id),
+    h('td', formatCst(p.started_at)),
+    h('td', [formatLength(p.length_m), formatDuration(p.duration_s, t),
+      p.coverage != null ? `${t('reach.coverage')} ${Math.round(p.coverage * 100)}%` : null].filter(Boolean).join(' · ')),
+    verdict, h('td', actions));
+}
+
+/** The reason (required) and the verdict to set, under the row's buttons. */
+function overrideForm(p, cell) {
+  cell.querySelector('form')?.remove();
+  const reason = h('textarea', { required: true, maxlength: 1000, rows: 2, placeholder: t('office.patrols.reasonHint') });
+  const send = (valid) => async (ev) => {
+    ev.preventDefault();
+    if (!reason.value.trim()) { reason.focus(); return notice(form, t('office.patrols.reasonRequired'), 'warn'); }
+    try {
+      await api(`/api/v1/patrols/${p.id}/override`, { method: 'POST', body: { valid, reason: reason.value.trim() } });
+      toast(t(valid ? 'office.patrols.setValid' : 'office.patrols.setInvalid'), 'ok');
+      await loadPatrols();
+      renderPatrols();
+      loadCompliance().then(renderRoster);
+    } catch (err) {
+      notice(form, errorText(err), 'error');
+    }
+  };
+  const form = h('form.override-form', reason, h('div.row-buttons',
+    h('button.primary', { type: 'submit', onclick: send(true) }, t('office.patrols.makeValid')),
+    h('button.danger', { type: 'button', onclick: send(false) }, t('office.patrols.makeInvalid'))));
+  cell.append(form);
+  reason.focus();
+}
+
+async function clearOverride(p) {
+  if (!confirm(t('office.patrols.clearConfirm'))) return;
+  try {
+    await api(`/api/v1/patrols/${p.id}/override`, { method: 'DELETE' });
+    toast(t('office.patrols.cleared'), 'ok');
+    await loadPatrols();
+    renderPatrols();
+    loadCompliance().then(renderRoster);
+  } catch (err) {
+    notice($('patrols-message'), errorText(err), 'error');
+  }
 }

@@ -723,6 +723,44 @@ describe('office /office', () => {
     await context.close();
   });
 
+  test('overrides a patrol\'s verdict from the page with a reason, and takes it back', async () => {
+    const { context, page } = await newPage(browser, { viewport: { width: 1280, height: 900 } });
+    page.on('dialog', (d) => d.accept());
+    await page.goto(`${server.url}/office#patrols`);
+    await login(page, ...ADMIN);
+    await page.waitForSelector('body[data-ready="true"]');
+    await page.click('#patrols-prev');
+    const week = shiftWeek(isoWeekOf(Date.now()), -1);
+    await page.waitForFunction((w) => document.getElementById('patrols-week').textContent.startsWith(w), week);
+    const row = page.locator('#patrols tbody tr[data-patrol-id]').first();
+    await row.waitFor();
+    const id = Number(await row.getAttribute('data-patrol-id'));
+    const token = await apiToken(ADMIN);
+    const before = (await apiGet(`/api/v1/patrols/${id}`, token)).body;
+    assert.equal(before.override, null);
+
+    await row.getByRole('button', { name: '改判' }).click();
+    // No reason: nothing is sent.
+    await row.getByRole('button', { name: before.valid ? '判为无效' : '判为有效' }).click();
+    await row.locator('.notice-warn').waitFor();
+    await row.locator('textarea').fill('电话核实：当天未到河段');
+    await row.getByRole('button', { name: before.valid ? '判为无效' : '判为有效' }).click();
+    const changed = page.locator(`#patrols tr[data-patrol-id="${id}"]`);
+    await changed.getByText(/河长办已改判为/).waitFor();
+    const after = (await apiGet(`/api/v1/patrols/${id}`, token)).body;
+    assert.equal(after.valid, !before.valid);
+    assert.equal(after.override.reason, '电话核实：当天未到河段');
+
+    await changed.getByRole('button', { name: '撤销改判' }).click();
+    await page.waitForFunction((pid) => !document.querySelector(`#patrols tr[data-patrol-id="${pid}"]`)?.textContent.includes('河长办已改判'), id);
+    const cleared = (await apiGet(`/api/v1/patrols/${id}`, token)).body;
+    assert.equal(cleared.override, null);
+    assert.equal(cleared.valid, before.valid);
+    await shot(page, 'office-patrols');
+    assert.deepEqual(page.errors, []);
+    await context.close();
+  });
+
   test('an issue goes through its whole lifecycle on the server', async () => {
     const token = await apiToken(ADMIN);
     const created = await fetch(`${server.url}/api/v1/issues`, {
