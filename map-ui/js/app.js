@@ -2,9 +2,9 @@
 // tracks, issues, the chief list (overdue first) and the week's figures.
 
 import * as maplibregl from '/vendor/maplibre-gl/maplibre-gl.mjs';
-import { api, apiOptional, blobUrl, currentUser, token } from './api.js';
+import { api, apiOptional, currentUser, token } from './api.js';
 import { categoryName, t } from './i18n.js';
-import { authImg, errorText, ensureLogin, fill, h, notice, photoRefs, reloadOnUnauthorized, showUser, wireHeader } from './ui.js';
+import { authImg, errorText, ensureLogin, fill, h, notice, photoRefs, reloadOnUnauthorized, showPhotos, showUser, wireHeader } from './ui.js';
 import { formatCst, formatDuration, formatLength, isoWeekOf, parseWeek, shiftWeek, weekLabel, weekRange } from './time.js';
 import { LAYER_IDS, Overlay, TRACK_COLOUR, UNCOVERED_COLOUR, baseStyle, bounds, issueIconUrl, midpoint, tilesAvailable } from './overlay.js';
 import { OPEN_ISSUE_STATUSES, STATUS_COLOURS, asList, bestStatus, statusRank } from './status.js';
@@ -576,7 +576,7 @@ async function openIssuePopup(feature, lngLat) {
     [t('issue.level'), i.level ? t(`issue.level.${i.level}`) : null],
     [t('issue.source'), i.source ? t(`issue.source.${i.source}`) : null],
     [t('issue.deadline'), i.deadline ? formatCst(i.deadline) : null]),
-  photoRefs(i).slice(0, 2).map(([thumb, full]) => h('a', { href: '#', onclick: (ev) => { ev.preventDefault(); openPhoto(full); } }, authImg(thumb))));
+  photoRefs(i).map(([thumb], n, refs) => h('a', { href: '#', onclick: (ev) => { ev.preventDefault(); showPhotos(refs.map(([, full]) => full), n); } }, authImg(thumb))));
   if (cached) render(cached);
   try {
     render(await api(`/api/v1/issues/${id}`));
@@ -586,15 +586,4 @@ async function openIssuePopup(feature, lngLat) {
 }
 
 /** The full photo in a new tab (it needs the login, so through a blob URL). */
-async function openPhoto(path) {
-  const tab = window.open('', '_blank');
-  try {
-    const url = await blobUrl(path);
-    if (tab) tab.location.href = url;
-    else location.href = url;
-  } catch {
-    tab?.close();
-  }
-}
-
 export { currentUser };

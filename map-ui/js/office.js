@@ -3,7 +3,7 @@
 
 import { api } from './api.js';
 import { categoryName, t } from './i18n.js';
-import { authImg, errorText, ensureLogin, fill, h, notice, photoRefs, reloadOnUnauthorized, showUser, toast, wireHeader } from './ui.js';
+import { authImg, errorText, ensureLogin, fill, h, notice, photoRefs, reloadOnUnauthorized, showPhotos, showUser, toast, wireHeader } from './ui.js';
 import { formatCst, formatCstDate, formatDuration, formatLength, isoWeekOf, shiftWeek, weekLabel, weekRange } from './time.js';
 import { reasonSentences } from './messages.js';
 import { ISSUE_STATUSES, asList } from './status.js';
@@ -128,7 +128,9 @@ function issueCard(issue) {
     h('div.meta', [village, reach, formatCst(issue.created_at), issue.source ? t(`issue.source.${issue.source}`) : null].filter(Boolean).join(' · ')),
     issue.assignee_id ? h('div.meta', `${t('issue.assignee')}: ${chiefName(issue.assignee_id) || issue.assignee_id}`) : null,
     issue.deadline ? h('div.meta', `${t('issue.deadline')}: ${formatCst(issue.deadline)}`) : null,
-    photoRefs(issue).length ? h('div.thumbs', photoRefs(issue).slice(0, 3).map(([thumb]) => authImg(thumb, { width: 64, height: 64 }))) : null,
+    photoRefs(issue).length ? h('div.thumbs', photoRefs(issue).map(([thumb], i, refs) => h('button.thumb', {
+      type: 'button', 'aria-label': t('photo.open'), onclick: () => showPhotos(refs.map(([, full]) => full), i),
+    }, authImg(thumb, { width: 64, height: 64 })))) : null,
     (state.canAct || Array.isArray(issue.allowed_actions)) && actions.length ? [
       actions.includes('assign') ? assignee : null,
       note,

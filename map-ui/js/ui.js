@@ -54,6 +54,40 @@ export function authImg(path, attrs = {}) {
   return img;
 }
 
+/**
+ * Shows photos large over the page, one at a time (arrows or swipe-free
+ * buttons for the next), closed by a tap outside, the × or Escape.
+ */
+export function showPhotos(paths, start = 0) {
+  let index = start;
+  let img = h('img.lightbox-img', { alt: '' });
+  const counter = h('span.lightbox-count');
+  const show = () => {
+    const next = authImg(paths[index], { class: 'lightbox-img' });
+    img.replaceWith(next);
+    img = next;
+    counter.textContent = paths.length > 1 ? `${index + 1} / ${paths.length}` : '';
+  };
+  const step = (n) => (ev) => { ev.stopPropagation(); index = (index + n + paths.length) % paths.length; show(); };
+  const close = () => { box.remove(); document.removeEventListener('keydown', onKey); };
+  const onKey = (ev) => {
+    if (ev.key === 'Escape') close();
+    if (ev.key === 'ArrowRight') step(1)(ev);
+    if (ev.key === 'ArrowLeft') step(-1)(ev);
+  };
+  const box = h('div.lightbox', { role: 'dialog', 'aria-modal': 'true', onclick: close },
+    img,
+    h('div.lightbox-bar', { onclick: (ev) => ev.stopPropagation() },
+      paths.length > 1 ? h('button', { type: 'button', onclick: step(-1), 'aria-label': t('photo.prev') }, '‹') : null,
+      counter,
+      paths.length > 1 ? h('button', { type: 'button', onclick: step(1), 'aria-label': t('photo.next') }, '›') : null,
+      h('button', { type: 'button', onclick: close, 'aria-label': t('common.close') }, '×')));
+  document.body.append(box);
+  document.addEventListener('keydown', onKey);
+  show();
+  return box;
+}
+
 /** Photo references of an issue as [thumbnail, full] paths, whatever their shape. */
 export function photoRefs(issue) {
   return (issue?.photos || []).map((p) => (typeof p === 'string' ? [p, p] : [p.thumbnail_url || p.url, p.url || p.thumbnail_url]))

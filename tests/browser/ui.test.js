@@ -649,6 +649,22 @@ describe('problem report from the chief page', () => {
     await shot(page, 'chief-issue');
     assert.deepEqual(page.errors, []);
     await context.close();
+
+    // The office opens the photo large.
+    const office = await newPage(browser, { viewport: { width: 1280, height: 900 } });
+    await office.page.goto(`${server.url}/office`);
+    await login(office.page, ...ADMIN);
+    const card = office.page.locator(`.issue-card[data-issue-id="${id}"]`);
+    await card.locator('button.thumb').click();
+    const large = office.page.locator('.lightbox img.lightbox-img');
+    await large.waitFor();
+    await until(office.page, () => document.querySelector('.lightbox img')?.naturalWidth > 0, null, 10_000);
+    const width = await large.evaluate((img) => img.getBoundingClientRect().width);
+    assert.ok(width > 300, `shown large (${width} px wide)`);
+    await office.page.keyboard.press('Escape');
+    assert.equal(await office.page.locator('.lightbox').count(), 0);
+    assert.deepEqual(office.page.errors, []);
+    await office.context.close();
   });
 });
 
