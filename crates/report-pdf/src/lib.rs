@@ -1,7 +1,10 @@
 //! The quarterly assessment (季度考核) and the year view (年度考核) as PDF
-//! for party-branch reviews: title with town and period, the town summary
-//! (the year: also quarter by quarter), one table per party branch of its
-//! chiefs, and a bar chart of compliance rates.
+//! for party-branch reviews, as a branch secretary files it: title with town
+//! and period ("统计截至" while the period runs), the town summary (the year:
+//! also quarter by quarter), one table of every chief grouped by party
+//! branch, a bar chart of compliance rates that is never split across
+//! pages, and a sign-off block (填报单位, 审核人, 日期, 盖章); pages are
+//! numbered "第 N 页 共 M 页".
 //!
 //! [`render`] and [`render_year`] are pure (report + font bytes in, PDF bytes out); typst lays the
 //! pages out from `report.typ` and embeds a subset of the CJK font. The only
@@ -136,6 +139,24 @@ struct View {
     chart_title: String,
     bars: Vec<Bar>,
     formula: String,
+    /// "统计截至 …" while the period is still running, else none.
+    as_of: Option<String>,
+    /// 填报单位 of the sign-off block: the town.
+    unit: String,
+}
+
+/// "统计截至 <CST time>（…尚未结束）" when the report was made before `end`.
+fn as_of(
+    generated_at: chrono::DateTime<chrono::Utc>,
+    end: Option<chrono::DateTime<chrono::Utc>>,
+    period: &str,
+) -> Option<String> {
+    end.filter(|end| generated_at < *end).map(|_| {
+        format!(
+            "统计截至 {}（{period}尚未结束，数字还会变化）",
+            domain::time::format_cst(generated_at)
+        )
+    })
 }
 
 fn summary(f: &Figures, chiefs: u32, branches: u32, mean_score: Option<f64>) -> Vec<[String; 2]> {
@@ -260,6 +281,12 @@ fn view(report: &QuarterlyReport, font_family: String) -> View {
             .map(|c| bar(&c.name, c.figures.rate))
             .collect(),
         formula: formula_text(&report.formula),
+        as_of: as_of(
+            report.generated_at,
+            report.weeks.last().map(|w| w.end_utc()),
+            "本季度",
+        ),
+        unit: t.name.clone(),
     }
 }
 
@@ -373,6 +400,12 @@ fn year_view(report: &YearlyReport, font_family: String) -> View {
             .map(|c| bar(&c.name, c.figures.rate))
             .collect(),
         formula: formula_text(&report.formula),
+        as_of: as_of(
+            report.generated_at,
+            report.weeks.last().map(|w| w.end_utc()),
+            "本年度",
+        ),
+        unit: t.name.clone(),
     }
 }
 
@@ -468,6 +501,23 @@ mod tests {
         assert!(pdf.starts_with(b"%PDF-"));
         // Subset-embedded: far smaller than the 5 MB collection.
         assert!(pdf.len() < 500_000, "{} bytes", pdf.len());
+    }
+
+    /// "统计截至" only while the period runs.
+    #[test]
+    fn as_of_only_while_the_period_runs() {
+        let q3 = sample();
+        let end = q3.weeks.last().unwrap().end_utc();
+        let before = end - chrono::Duration::days(3);
+        let line = as_of(before, Some(end), "本季度").unwrap();
+        assert!(line.starts_with("统计截至 "), "{line}");
+        assert!(line.contains("本季度尚未结束"), "{line}");
+        assert_eq!(as_of(end, Some(end), "本季度"), None);
+        assert_eq!(
+            view(&q3, "x".into()).as_of,
+            None,
+            "2026-Q3 is over on 2026-11-29"
+        );
     }
 
     /// The year view: four quarter columns, the town quarter by quarter.

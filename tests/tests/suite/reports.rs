@@ -518,6 +518,14 @@ async fn the_pdf_has_every_chief_and_its_font_embedded() {
         "{text}"
     );
     assert!(text.contains("大村村党总支"), "{text}");
+    // As a branch secretary files it: numbered pages, the sign-off block.
+    let pages = text.matches('\u{c}').count() + 1;
+    assert!(text.contains(&format!("第 1 页 共 {pages} 页")), "{text}");
+    for word in ["填报单位", "审核人", "日期", "盖章"] {
+        assert!(text.contains(word), "{word} in\n{text}");
+    }
+    // One table of chiefs grouped by branch: its header once per page, not once per branch.
+    assert!(text.matches("应巡周数").count() <= pages + 1, "{text}");
     for c in report["chiefs"].as_array().unwrap() {
         let name = c["name"].as_str().unwrap();
         let rate = format!("{:.1}%", c["rate"].as_f64().unwrap() * 100.0);
