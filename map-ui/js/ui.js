@@ -151,7 +151,7 @@ export function ensureLogin(container) {
         container.replaceChildren();
         resolve(user);
       } catch (err) {
-        message.textContent = t('login.failed', { msg: errorText(err) });
+        message.textContent = loginFailure(err);
       } finally {
         submit.disabled = false;
         submit.textContent = t('login.submit');
@@ -161,6 +161,17 @@ export function ensureLogin(container) {
     container.hidden = false;
     loginInput.focus();
   });
+}
+
+/** Why a login failed, in the page's language (not the server's message). */
+function loginFailure(err) {
+  if (err instanceof ApiError && err.code === 'invalid_credentials') return t('error.invalid_credentials');
+  if (err instanceof ApiError && err.status === 429) {
+    const s = Number(err.details?.retry_after_s) || 60;
+    const wait = s < 120 ? t('login.wait.seconds', { n: s }) : t('login.wait.minutes', { n: Math.ceil(s / 60) });
+    return t('error.too_many_attempts', { wait });
+  }
+  return t('login.failed', { msg: errorText(err) });
 }
 
 /** When a stored token turns out to be expired, go back to the login form. */

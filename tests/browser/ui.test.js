@@ -908,3 +908,22 @@ describe('assessment /assessment', () => {
     await context.close();
   });
 });
+
+describe('login form', () => {
+  test('a wrong password shows 账号或密码错误, not the server\'s English', async () => {
+    const { context, page } = await newPage(browser, PHONE);
+    await page.goto(`${server.url}/chief`);
+    await page.waitForSelector('#login-form');
+    await page.fill('#login-name', 'hz009');
+    await page.fill('#login-password', 'not-the-password');
+    await page.click('#login-submit');
+    await page.waitForFunction(() => document.querySelector('#login-form .form-message')?.textContent);
+    const message = await page.textContent('#login-form .form-message');
+    assert.equal(message, '账号或密码错误。');
+    await shot(page, 'login-wrong-password');
+    // One mistake does not stand in the way of the right password.
+    await login(page, 'hz009', 'demo-chief-2026');
+    assert.deepEqual(page.errors, []);
+    await context.close();
+  });
+});

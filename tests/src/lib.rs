@@ -32,10 +32,7 @@ impl TestServer {
             ..api::Config::default()
         };
         tweak(&mut config);
-        let serving = api::Serving {
-            header_read_timeout: config.header_read_timeout,
-            tls: None,
-        };
+        let serving = api::Serving::new(&config, None);
         let app = api::router(api::ApiContext::new(db.pool().clone(), config));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

@@ -17,6 +17,7 @@ use utoipa::ToSchema;
 
 use crate::context::ApiContext;
 use crate::error::{ApiError, ApiJson, ApiResult};
+use crate::forwarded::ClientIp;
 
 /// The authenticated caller.
 #[derive(Debug, Clone)]
@@ -85,19 +86,22 @@ impl AuthUser {
     }
 }
 
-/// The client's address when the server knows it (not behind a proxy).
+/// The client's address when the server knows it: the peer, or behind the
+/// trusted proxy the address it forwards (see [`crate::forwarded`]).
 pub struct ClientAddr(pub Option<IpAddr>);
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     type Rejection = Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
-        Ok(Self(
+        let resolved = parts.extensions.get::<ClientIp>().map(|c| c.0);
+        let peer = || {
             parts
                 .extensions
                 .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip()),
-        ))
+                .map(|c| c.0.ip())
+        };
+        Ok(Self(resolved.or_else(peer)))
     }
 }
 
@@ -122,7 +126,10 @@ fn dummy_hash() -> &'static str {
     HASH.get_or_init(|| store::auth::hash_password("riverchief-no-such-user"))
 }
 
-/// Log in with a login and password; answers a bearer token.
+/// Log in with a login and password; answers a bearer token. Wrong
+/// passwords are limited per login *and* client address, with a growing
+/// wait: guessing from one place does not lock the owner out from another.
+/// Many failures from one address over any logins are limited too.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth",
     request_body = LoginRequest,
     responses((status = 200, body = LoginResponse), (status = 401), (status = 429)))]
@@ -131,31 +138,28 @@ pub async fn login(
     ClientAddr(peer): ClientAddr,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<axum::Json<LoginResponse>> {
-    let keys = [
-        format!("login:{}", req.login.to_lowercase()),
-        format!("ip:{}", peer.map(|ip| ip.to_string()).unwrap_or_default()),
-    ];
-    if let Some(wait) = keys.iter().find_map(|k| ctx.login_limiter.blocked_for(k)) {
-        return Err(ApiError::TooManyRequests {
-            message: format!("too many failed logins; try again in {wait} s"),
-            retry_after_s: wait,
-        });
+    let address = peer.map(|ip| ip.to_string()).unwrap_or_default();
+    let pair = format!("login:{}|{address}", req.login.to_lowercase());
+    let from_address = format!("ip:{address}");
+    let wait = ctx
+        .password_guesses
+        .blocked_for(&pair)
+        .or_else(|| ctx.login_limiter.blocked_for(&from_address));
+    if let Some(retry_after_s) = wait {
+        return Err(ApiError::TooManyAttempts { retry_after_s });
     }
     let found = store::auth::find_by_login(&ctx.pool, &req.login).await?;
     let hash = found
         .as_ref()
-        .map(|(_, h)| h.clone())
-        .unwrap_or_else(|| dummy_hash().to_owned());
-    let password = req.password.clone();
-    let ok = tokio::task::spawn_blocking(move || store::auth::verify_password(&hash, &password))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        .map_or_else(|| dummy_hash().to_owned(), |(_, h)| h.clone());
+    let ok = password_matches(hash, req.password).await?;
     let Some((user, _)) = found.filter(|_| ok) else {
-        keys.iter().for_each(|k| ctx.login_limiter.record(k));
+        ctx.password_guesses.record_failure(&pair);
+        ctx.login_limiter.record(&from_address);
         tracing::info!("failed login");
-        return Err(ApiError::Unauthorized);
+        return Err(ApiError::InvalidCredentials);
     };
-    ctx.login_limiter.clear(&keys[0]);
+    ctx.password_guesses.clear(&pair);
     let expires_at = Utc::now() + ctx.config.token_ttl;
     let token = store::auth::issue_token(&ctx.pool, user.id, expires_at).await?;
     tracing::info!(user_id = user.id, "login");
@@ -164,6 +168,14 @@ pub async fn login(
         expires_at,
         user,
     }))
+}
+
+/// Checks `password` against a stored hash off the async runtime (argon2
+/// is CPU-bound).
+async fn password_matches(hash: String, password: String) -> ApiResult<bool> {
+    tokio::task::spawn_blocking(move || store::auth::verify_password(&hash, &password))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))
 }
 
 /// Revoke the token used for this request.
@@ -188,36 +200,39 @@ pub struct PasswordChange {
 }
 
 /// Change the caller's password; every token of the account is revoked.
+/// Wrong `current_password`s are limited per account (a growing wait), so
+/// a stolen token cannot be used to guess the password.
 #[utoipa::path(post, path = "/api/v1/auth/password", tag = "auth",
     request_body = PasswordChange,
-    responses((status = 204), (status = 401), (status = 422)), security(("bearer" = [])))]
+    responses((status = 204), (status = 401), (status = 422), (status = 429)),
+    security(("bearer" = [])))]
 pub async fn change_password(
     State(ctx): State<ApiContext>,
     auth: AuthUser,
     ApiJson(req): ApiJson<PasswordChange>,
 ) -> ApiResult<StatusCode> {
-    domain::import::check_password("new_password", &req.new_password)
-        .map_err(|e| ApiError::invalid_field(e.field, e.message))?;
+    let guesses = format!("user:{}", auth.user.id);
+    if let Some(retry_after_s) = ctx.password_guesses.blocked_for(&guesses) {
+        return Err(ApiError::TooManyAttempts { retry_after_s });
+    }
+    domain::import::check_password("new_password", Some(&auth.user.login), &req.new_password)?;
     let (_, hash) = store::auth::find_by_login(&ctx.pool, &auth.user.login)
         .await?
         .ok_or(ApiError::Unauthorized)?;
-    let current = req.current_password.clone();
-    let ok = tokio::task::spawn_blocking(move || store::auth::verify_password(&hash, &current))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-    if !ok {
+    if !password_matches(hash, req.current_password).await? {
+        ctx.password_guesses.record_failure(&guesses);
         return Err(ApiError::invalid_field(
             "current_password",
             "is not your current password",
         ));
     }
+    ctx.password_guesses.clear(&guesses);
     let mut conn = ctx.pool.acquire().await?;
     let new = req.new_password;
-    let user_id = auth.user.id;
     // argon2 is CPU-bound; hash off the async runtime, then store.
     let hash = tokio::task::spawn_blocking(move || store::auth::hash_password(&new))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;
-    store::auth::set_password_hash(&mut conn, user_id, &hash).await?;
+    store::auth::set_password_hash(&mut conn, auth.user.id, &hash).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::limits::RateLimiter;
+use crate::limits::{Backoff, RateLimiter};
 use crate::metrics::Metrics;
 use crate::tiles::TileCache;
 
@@ -38,6 +38,19 @@ pub struct Config {
     /// finishes its 20 MiB upload, a phone that lost its signal frees the
     /// connection.
     pub body_idle_timeout: Duration,
+    /// A connection on which nothing moves for this long between requests
+    /// (or before its first one) is closed.
+    pub idle_timeout: Duration,
+    /// Most connections served at once; more wait until one closes.
+    pub max_connections: usize,
+    /// The reverse proxy (an address or a network) whose `X-Forwarded-For`,
+    /// `-Host` and `-Proto` headers are believed; from anybody else they
+    /// are removed before any handler sees them.
+    pub trusted_proxy: Option<ipnet::IpNet>,
+    /// The server's public address (`https://hz.example.cn`), the base of
+    /// the links it hands out (Open311 `media_url`); `None`: the request's
+    /// Host header.
+    pub public_url: Option<String>,
 }
 
 impl Default for Config {
@@ -54,6 +67,10 @@ impl Default for Config {
             pdf_font: None,
             header_read_timeout: Duration::from_secs(30),
             body_idle_timeout: Duration::from_secs(60),
+            idle_timeout: Duration::from_secs(30),
+            max_connections: 1024,
+            trusted_proxy: None,
+            public_url: None,
         }
     }
 }
@@ -73,7 +90,11 @@ pub fn default_ui_dir() -> PathBuf {
 pub struct ApiContext {
     pub pool: store::PgPool,
     pub config: Arc<Config>,
+    /// Failed logins per client address, whatever the login.
     pub login_limiter: Arc<RateLimiter>,
+    /// Wrong passwords per login and address (`login`) or per account
+    /// (`POST /api/v1/auth/password`): a growing wait.
+    pub password_guesses: Arc<Backoff>,
     /// Anonymous Open311 posts per client address.
     pub open311_limiter: Arc<RateLimiter>,
     pub metrics: Arc<Metrics>,
@@ -85,8 +106,15 @@ impl ApiContext {
     pub fn new(pool: store::PgPool, config: Config) -> Self {
         Self {
             pool,
-            // 10 failed logins per login or per address in 15 minutes.
-            login_limiter: Arc::new(RateLimiter::new(10, Duration::from_secs(15 * 60))),
+            // Many logins tried from one address (password spraying); per
+            // address only, so nobody can lock a chief out from elsewhere.
+            login_limiter: Arc::new(RateLimiter::new(100, Duration::from_secs(15 * 60))),
+            // 5 wrong passwords free, then 30 s, 1 min, 2 min, … up to 15 min.
+            password_guesses: Arc::new(Backoff::new(
+                5,
+                Duration::from_secs(30),
+                Duration::from_secs(15 * 60),
+            )),
             open311_limiter: Arc::new(RateLimiter::new(
                 config.open311_posts_per_hour,
                 Duration::from_secs(3600),

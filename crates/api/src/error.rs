@@ -13,6 +13,10 @@ use store::StoreError;
 pub enum ApiError {
     #[error("authentication required: send Authorization: Bearer TOKEN (POST /api/v1/auth/login)")]
     Unauthorized,
+    /// A login with an unknown account or a wrong password: one answer for
+    /// both, so which logins exist is not revealed.
+    #[error("账号或密码错误。Wrong login or password.")]
+    InvalidCredentials,
     #[error("{0}")]
     Forbidden(String),
     #[error("{0} not found")]
@@ -36,6 +40,13 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("{message}")]
     TooManyRequests { message: String, retry_after_s: u64 },
+    /// Too many wrong passwords from this client (login and address, or
+    /// token): nothing was checked; wait `retry_after_s` seconds.
+    #[error(
+        "密码错误次数过多，请 {retry_after_s} 秒后再试。\
+         Too many wrong passwords: try again in {retry_after_s} s."
+    )]
+    TooManyAttempts { retry_after_s: u64 },
     #[error("the database is unavailable; try again shortly")]
     Unavailable,
     /// Something the server's installation lacks (e.g. the PDF font): the
@@ -86,6 +97,21 @@ impl ApiError {
         }
     }
 
+    /// A 422 for a password the policy refuses; `details.rule` says which
+    /// rule (`domain::password::Weakness::rule`).
+    pub fn weak_password(field: impl Into<String>, weakness: domain::password::Weakness) -> Self {
+        let field = field.into();
+        Self::Unprocessable {
+            code: "weak_password",
+            message: format!("{field}: {}", weakness.message()),
+            details: json!({
+                "field": field,
+                "rule": weakness.rule(),
+                "min_length": domain::password::MIN_CHARS,
+            }),
+        }
+    }
+
     pub fn unprocessable(code: &'static str, message: impl Into<String>) -> Self {
         Self::Unprocessable {
             code,
@@ -128,6 +154,7 @@ impl ApiError {
     fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
             Self::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            Self::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             Self::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, code),
@@ -142,6 +169,7 @@ impl ApiError {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
             }
             Self::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
+            Self::TooManyAttempts { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"),
             Self::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable"),
             Self::NotInstalled { code, .. } => (StatusCode::SERVICE_UNAVAILABLE, code),
             Self::Timeout => (StatusCode::SERVICE_UNAVAILABLE, "timeout"),
@@ -188,13 +216,16 @@ impl IntoResponse for ApiError {
             Self::InvalidTransition(e) => json!({
                 "status": e.status, "level": e.level, "action": e.action, "allowed": e.allowed,
             }),
+            Self::TooManyAttempts { retry_after_s } => json!({ "retry_after_s": retry_after_s }),
             _ => Value::Null,
         };
         let body = Json(json!({
             "error": {"code": code, "message": self.to_string(), "details": details}
         }));
         let mut response = (status, body).into_response();
-        if let Self::TooManyRequests { retry_after_s, .. } = self {
+        if let Self::TooManyRequests { retry_after_s, .. }
+        | Self::TooManyAttempts { retry_after_s } = self
+        {
             response
                 .headers_mut()
                 .insert("retry-after", retry_after_s.into());
@@ -273,6 +304,7 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::NotFound(what) => Self::NotFound(what.to_owned()),
             StoreError::Invalid { field, message } => Self::invalid_field(field, message),
+            StoreError::WeakPassword { field, weakness } => Self::weak_password(field, weakness),
             StoreError::Conflict(message) => Self::conflict("conflict", message),
             StoreError::Unavailable(e) => {
                 tracing::warn!(error = %e, "database unavailable");
@@ -285,6 +317,12 @@ impl From<StoreError> for ApiError {
             ),
             StoreError::Database(e) => Self::Internal(e.to_string()),
         }
+    }
+}
+
+impl From<domain::import::ImportError> for ApiError {
+    fn from(e: domain::import::ImportError) -> Self {
+        StoreError::from(e).into()
     }
 }
 

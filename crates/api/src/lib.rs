@@ -7,6 +7,7 @@ pub mod compliance;
 pub mod context;
 pub mod error;
 pub mod exemptions;
+pub mod forwarded;
 pub mod import;
 pub mod issues;
 pub mod limits;
@@ -154,6 +155,10 @@ pub fn router(ctx: ApiContext) -> Router {
         .layer(RequestDecompressionLayer::new())
         .layer(axum::middleware::from_fn(patrols::defer_gzip_upload))
         .layer(RequestBodyTimeoutLayer::new(ctx.config.body_idle_timeout))
+        .layer(axum::middleware::from_fn_with_state(
+            ctx.clone(),
+            forwarded::resolve_client,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             ctx.metrics.clone(),
             metrics::track,

@@ -144,9 +144,14 @@ pub async fn services_xml(
 
 // ------------------------------------------------------------ view of one
 
-/// The server's own address as the client reached it, for absolute
-/// `media_url`s; `None` when the Host header is unusable.
-fn public_base(headers: &HeaderMap) -> Option<String> {
+/// The server's own address for absolute `media_url`s: the configured
+/// `--public-url`, else as the client reached it; `None` when the Host
+/// header is unusable. `X-Forwarded-*` headers are only still there when
+/// the trusted proxy sent them ([`crate::forwarded`]).
+fn public_base(public_url: Option<&str>, headers: &HeaderMap) -> Option<String> {
+    if let Some(url) = public_url {
+        return Some(url.to_owned());
+    }
     let value = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let host = value("x-forwarded-host").or_else(|| value("host"))?;
     let host = host.split(',').next()?.trim();
@@ -526,7 +531,7 @@ async fn requests(
     filter: PublicFilter,
 ) -> Result<Vec<ServiceRequest>, ApiError> {
     let mut conn = ctx.pool.acquire().await?;
-    let base = public_base(headers);
+    let base = public_base(ctx.config.public_url.as_deref(), headers);
     Ok(store::issues::public_list(&mut conn, &filter)
         .await?
         .iter()
@@ -658,11 +663,19 @@ mod tests {
     fn base_url_from_host() {
         let mut h = HeaderMap::new();
         h.insert("host", HeaderValue::from_static("example.org:8080"));
-        assert_eq!(public_base(&h).as_deref(), Some("http://example.org:8080"));
+        assert_eq!(
+            public_base(None, &h).as_deref(),
+            Some("http://example.org:8080")
+        );
         h.insert("x-forwarded-proto", HeaderValue::from_static("https"));
-        assert_eq!(public_base(&h).as_deref(), Some("https://example.org:8080"));
+        assert_eq!(
+            public_base(None, &h).as_deref(),
+            Some("https://example.org:8080")
+        );
+        let configured = Some("https://hz.example.cn");
+        assert_eq!(public_base(configured, &h).as_deref(), configured);
         h.insert("host", HeaderValue::from_static("evil.org/<script>"));
-        assert_eq!(public_base(&h), None);
+        assert_eq!(public_base(None, &h), None);
     }
 
     #[test]

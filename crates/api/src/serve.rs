@@ -2,12 +2,20 @@
 //! connection limits `axum::serve` does not set: hyper's header read
 //! timeout only works with a timer, and axum gives it none, so a client
 //! that sends its headers one byte a minute would hold a connection (and a
-//! socket) forever.
+//! socket) forever. The header timeout starts at the first byte, so
+//! connections that say nothing at all (before their first request or
+//! between keep-alive requests) are closed by an idle timeout of our own,
+//! and the number of connections is capped: past the cap, new connections
+//! wait in the listen backlog until one closes (a waiting phone is served
+//! late rather than refused).
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::Path;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
@@ -17,9 +25,11 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
+use tokio::time::Instant;
 pub use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
@@ -29,8 +39,26 @@ pub struct Serving {
     /// A connection whose request headers (or TLS handshake) take longer
     /// than this is closed.
     pub header_read_timeout: Duration,
+    /// A connection on which no byte moves for this long while no request
+    /// is being answered is closed: one that never sends a request, or a
+    /// keep-alive connection between requests.
+    pub idle_timeout: Duration,
+    /// Most connections served at once; more wait until one closes.
+    pub max_connections: usize,
     /// HTTPS with this certificate; `None`: plain HTTP.
     pub tls: Option<TlsAcceptor>,
+}
+
+impl Serving {
+    /// The limits of `config`, over HTTPS with `tls` or plain HTTP.
+    pub fn new(config: &crate::Config, tls: Option<TlsAcceptor>) -> Self {
+        Self {
+            header_read_timeout: config.header_read_timeout,
+            idle_timeout: config.idle_timeout,
+            max_connections: config.max_connections,
+            tls,
+        }
+    }
 }
 
 /// Serves `app` until `shutdown` completes, then lets the requests in
@@ -45,7 +73,14 @@ pub async fn serve(
     let (stop, stopping) = watch::channel(false);
     let mut connections = JoinSet::new();
     let mut shutdown = std::pin::pin!(shutdown);
+    let slots = Arc::new(Semaphore::new(serving.max_connections.max(1)));
     loop {
+        // At the cap, stop accepting: the kernel's backlog holds the next
+        // connections until a slot frees.
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
+            () = &mut shutdown => break,
+        };
         let (stream, remote) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
@@ -58,13 +93,17 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
-        connections.spawn(serve_connection(
+        let connection = serve_connection(
             stream,
             remote,
             app.clone(),
             serving.clone(),
             stopping.clone(),
-        ));
+        );
+        connections.spawn(async move {
+            connection.await;
+            drop(slot);
+        });
         while connections.try_join_next().is_some() {}
     }
     let _ = stop.send(true);
@@ -78,45 +117,193 @@ async fn serve_connection(
     serving: Serving,
     stopping: watch::Receiver<bool>,
 ) {
-    let timeout = serving.header_read_timeout;
-    match serving.tls {
-        None => serve_io(TokioIo::new(stream), remote, app, timeout, stopping).await,
+    let activity = Arc::new(Activity::new());
+    let stream = Watched {
+        inner: stream,
+        activity: activity.clone(),
+    };
+    let (tls, timeout) = (serving.tls.clone(), serving.header_read_timeout);
+    let connection = Connection {
+        remote,
+        app,
+        serving,
+        activity,
+        stopping,
+    };
+    match tls {
+        None => connection.serve(TokioIo::new(stream)).await,
         Some(acceptor) => {
             // A handshake that fails or stalls ends the connection quietly:
             // plain HTTP sent to the HTTPS port, scanners, lost phones.
             if let Ok(Ok(stream)) = tokio::time::timeout(timeout, acceptor.accept(stream)).await {
-                serve_io(TokioIo::new(stream), remote, app, timeout, stopping).await;
+                connection.serve(TokioIo::new(stream)).await;
             }
         }
     }
 }
 
-async fn serve_io<I>(
-    io: I,
+/// One accepted connection, whatever its stream (plain or TLS).
+struct Connection {
     remote: SocketAddr,
     app: Router,
-    header_read_timeout: Duration,
-    mut stopping: watch::Receiver<bool>,
-) where
-    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
-{
-    let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
-        request.extensions_mut().insert(ConnectInfo(remote));
-        app.clone().oneshot(request.map(axum::body::Body::new))
-    });
-    let mut builder = Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(header_read_timeout);
-    let connection = builder.serve_connection_with_upgrades(io, service);
-    let mut connection = std::pin::pin!(connection);
-    tokio::select! {
-        _ = connection.as_mut() => {}
-        _ = async { stopping.wait_for(|stop| *stop).await.map(|_| ()) } => {
-            connection.as_mut().graceful_shutdown();
-            let _ = connection.await;
+    serving: Serving,
+    activity: Arc<Activity>,
+    stopping: watch::Receiver<bool>,
+}
+
+impl Connection {
+    async fn serve<I>(mut self, io: I)
+    where
+        I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+    {
+        let (remote, app, answering) = (self.remote, self.app, self.activity.clone());
+        let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+            request.extensions_mut().insert(ConnectInfo(remote));
+            let busy = answering.busy();
+            let response = app.clone().oneshot(request.map(axum::body::Body::new));
+            async move {
+                let _busy = busy;
+                response.await
+            }
+        });
+        let mut builder = Builder::new(TokioExecutor::new());
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(self.serving.header_read_timeout);
+        let connection = builder.serve_connection_with_upgrades(io, service);
+        let mut connection = std::pin::pin!(connection);
+        tokio::select! {
+            _ = connection.as_mut() => return,
+            _ = self.stopping.wait_for(|stop| *stop) => {}
+            () = self.activity.idle(self.serving.idle_timeout) => {
+                tracing::debug!("closing an idle connection");
+            }
         }
+        // Closes at once when idle; else after the response in progress.
+        connection.as_mut().graceful_shutdown();
+        let _ = connection.await;
+    }
+}
+
+/// When a connection last moved a byte, and how many of its requests are
+/// being answered (a slow report may take a while without a byte moving).
+struct Activity {
+    opened: Instant,
+    last_byte_ms: AtomicU64,
+    answering: AtomicUsize,
+}
+
+impl Activity {
+    fn new() -> Self {
+        Self {
+            opened: Instant::now(),
+            last_byte_ms: AtomicU64::new(0),
+            answering: AtomicUsize::new(0),
+        }
+    }
+
+    fn touch(&self) {
+        let now_ms = u64::try_from(self.opened.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last_byte_ms.store(now_ms, Ordering::Relaxed);
+    }
+
+    fn idle_for(&self) -> Duration {
+        let last = Duration::from_millis(self.last_byte_ms.load(Ordering::Relaxed));
+        self.opened.elapsed().saturating_sub(last)
+    }
+
+    /// Counts a request as being answered until the guard is dropped.
+    fn busy(self: &Arc<Self>) -> Busy {
+        self.answering.fetch_add(1, Ordering::Relaxed);
+        Busy(self.clone())
+    }
+
+    /// Completes once nothing has moved for `limit` and no request is
+    /// being answered.
+    async fn idle(&self, limit: Duration) {
+        loop {
+            let idle = self.idle_for();
+            let answering = self.answering.load(Ordering::Relaxed) > 0;
+            if idle >= limit && !answering {
+                return;
+            }
+            let wait = if answering { limit } else { limit - idle };
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+/// A request being answered; its end counts as activity, so the idle time
+/// of a keep-alive connection starts after its last answer.
+struct Busy(Arc<Activity>);
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.answering.fetch_sub(1, Ordering::Relaxed);
+        self.0.touch();
+    }
+}
+
+/// A stream that notes in its [`Activity`] every byte read or written.
+struct Watched<S> {
+    inner: S,
+    activity: Arc<Activity>,
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut this.inner).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            this.activity.touch();
+        }
+        polled
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll_write(cx, data);
+        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
+            this.activity.touch();
+        }
+        polled
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll_write_vectored(cx, data);
+        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
+            this.activity.touch();
+        }
+        polled
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
     }
 }
 

@@ -8,6 +8,8 @@ use geo::{Coord, LineString, MultiLineString};
 use serde::Deserialize;
 use std::collections::HashSet;
 
+use crate::password::{self, Weakness};
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TownDocument {
@@ -121,6 +123,9 @@ pub struct ValidTown {
 pub struct ImportError {
     pub field: String,
     pub message: String,
+    /// Set when the field is a password the policy refuses (its own
+    /// error code, `weak_password`, for the API).
+    pub weak_password: Option<Weakness>,
 }
 
 impl ImportError {
@@ -128,6 +133,14 @@ impl ImportError {
         Self {
             field: field.into(),
             message: message.into(),
+            weak_password: None,
+        }
+    }
+
+    fn weak_password(field: &str, weakness: Weakness) -> Self {
+        Self {
+            weak_password: Some(weakness),
+            ..Self::new(field, weakness.message())
         }
     }
 }
@@ -277,7 +290,7 @@ pub fn check_credentials(
         (None, Some(_)) => Err(ImportError::new(login_field, "a password needs a login")),
         (Some(login), Some(password)) => {
             check_login(login_field, login)?;
-            check_password(password_field, password)
+            check_password(password_field, Some(login), password)
         }
         (None, None) => Ok(()),
     }
@@ -299,15 +312,9 @@ pub fn check_login(field: &str, login: &str) -> Result<(), ImportError> {
     }
 }
 
-/// Passwords: at least 8 characters (no other rules: long beats clever).
-pub fn check_password(field: &str, password: &str) -> Result<(), ImportError> {
-    if password.chars().count() < 8 {
-        return Err(ImportError::new(
-            field,
-            "a password needs at least 8 characters",
-        ));
-    }
-    Ok(())
+/// Passwords follow [`crate::password`]'s policy; `login` is the account's.
+pub fn check_password(field: &str, login: Option<&str>, password: &str) -> Result<(), ImportError> {
+    password::check(login, password).map_err(|weakness| ImportError::weak_password(field, weakness))
 }
 
 fn parse_reaches(
@@ -538,6 +545,28 @@ mod tests {
 
     fn check(doc: serde_json::Value) -> Result<ValidTown, ImportError> {
         parse(doc.to_string().as_bytes())
+    }
+
+    #[test]
+    fn chief_passwords_follow_the_password_policy() {
+        for (password, weakness) in [
+            ("        ", Weakness::OnlySpaces),
+            ("12345678", Weakness::TooShort),
+            ("QQ123456789", Weakness::Common),
+        ] {
+            let mut doc = example();
+            doc["chiefs"][0]["password"] = json!(password);
+            let err = check(doc).unwrap_err();
+            assert_eq!(err.field, "chiefs[0].password");
+            assert_eq!(err.weak_password, Some(weakness), "{password:?}");
+        }
+        let mut doc = example();
+        doc["chiefs"][0]["login"] = json!("hz001-dacun");
+        doc["chiefs"][0]["password"] = json!("HZ001-DaCun");
+        assert_eq!(
+            check(doc).unwrap_err().weak_password,
+            Some(Weakness::SameAsLogin)
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod issues;
 pub mod metrics;
 pub mod open311;
 pub mod packed_positions;
+pub mod password;
 pub mod patrol;
 pub mod read;
 pub mod report;

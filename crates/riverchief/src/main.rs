@@ -48,6 +48,8 @@ enum Command {
         /// The PEM private key of --tls-cert.
         #[arg(long, env = "RIVERCHIEF_TLS_KEY", requires = "tls_cert")]
         tls_key: Option<PathBuf>,
+        #[command(flatten)]
+        public: PublicSide,
     },
     /// Apply database migrations and exit.
     Migrate,
@@ -105,6 +107,25 @@ enum Command {
         #[command(subcommand)]
         action: UserAction,
     },
+}
+
+/// How the server meets the public: behind which proxy, under which name,
+/// how many connections at once.
+#[derive(Args)]
+struct PublicSide {
+    /// The reverse proxy (an IP address or a network such as 10.0.0.0/8)
+    /// whose X-Forwarded-For/-Host/-Proto headers are believed: the
+    /// limits on password guesses then count the client's address.
+    #[arg(long, env = "RIVERCHIEF_TRUSTED_PROXY", value_parser = api::forwarded::parse_trusted_proxy)]
+    trusted_proxy: Option<api::forwarded::IpNet>,
+    /// The server's public address, e.g. https://hz.example.cn: the base
+    /// of the links it hands out (Open311 media_url).
+    #[arg(long, env = "RIVERCHIEF_PUBLIC_URL", value_parser = api::forwarded::parse_public_url)]
+    public_url: Option<String>,
+    /// Most connections served at once; more wait until one closes.
+    #[arg(long, env = "RIVERCHIEF_MAX_CONNECTIONS", default_value_t = 1024,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    max_connections: u32,
 }
 
 #[derive(Subcommand)]
@@ -211,6 +232,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             demo,
             tls_cert,
             tls_key,
+            public,
         } => {
             let tls = match (tls_cert, tls_key) {
                 (Some(cert), Some(key)) => {
@@ -218,7 +240,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 _ => None,
             };
-            serve(&cli.data_dir, listen, demo, tls).await
+            serve(&cli.data_dir, listen, demo, tls, public).await
         }
         Command::Migrate => {
             let db = db::Database::open(&cli.data_dir).await?;
@@ -348,6 +370,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     town,
                 },
         } => {
+            // Refused before the database is opened (or created).
+            domain::import::check_credentials(
+                "--login",
+                "--password",
+                Some(&login),
+                Some(&password),
+            )
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
             let db = db::Database::open(&cli.data_dir).await?;
             let result = add_user(
                 &db.pool,
@@ -385,6 +415,7 @@ async fn serve(
     listen: SocketAddr,
     demo: bool,
     tls: Option<api::serve::TlsAcceptor>,
+    public: PublicSide,
 ) -> anyhow::Result<()> {
     let db = db::Database::open(data_dir).await?;
     if demo && store::roster::is_empty(&db.pool).await? {
@@ -393,12 +424,12 @@ async fn serve(
     }
     let config = api::Config {
         data_dir: data_dir.to_path_buf(),
+        trusted_proxy: public.trusted_proxy,
+        public_url: public.public_url,
+        max_connections: public.max_connections as usize,
         ..api::Config::default()
     };
-    let serving = api::Serving {
-        header_read_timeout: config.header_read_timeout,
-        tls,
-    };
+    let serving = api::Serving::new(&config, tls);
     let server_pool = db.server_pool().await?;
     let app = api::router(api::ApiContext::new(server_pool.clone(), config));
     let listener = tokio::net::TcpListener::bind(listen)
@@ -477,8 +508,6 @@ async fn add_user(
 ) -> anyhow::Result<store::auth::User> {
     let role = store::auth::Role::parse(role)
         .ok_or_else(|| anyhow::anyhow!("--role must be admin, chief or assessor, not {role:?}"))?;
-    domain::import::check_login("--login", login).map_err(|e| anyhow::anyhow!("{e}"))?;
-    domain::import::check_password("--password", password).map_err(|e| anyhow::anyhow!("{e}"))?;
     let towns = store::roster::towns(pool, None).await?;
     let town_id = match town {
         Some(code) => Some(

@@ -10,6 +10,12 @@ pub enum StoreError {
     /// A field of the input is invalid; `field` names it.
     #[error("{field}: {message}")]
     Invalid { field: String, message: String },
+    /// A password the policy refuses (`domain::password`); `field` names it.
+    #[error("{field}: {}", weakness.message())]
+    WeakPassword {
+        field: String,
+        weakness: domain::password::Weakness,
+    },
     /// The change conflicts with the current state (duplicate, wrong status).
     #[error("{0}")]
     Conflict(String),
@@ -66,9 +72,15 @@ impl From<sqlx::Error> for StoreError {
 
 impl From<domain::import::ImportError> for StoreError {
     fn from(e: domain::import::ImportError) -> Self {
-        Self::Invalid {
-            field: e.field,
-            message: e.message,
+        match e.weak_password {
+            Some(weakness) => Self::WeakPassword {
+                field: e.field,
+                weakness,
+            },
+            None => Self::Invalid {
+                field: e.field,
+                message: e.message,
+            },
         }
     }
 }

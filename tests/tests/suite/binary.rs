@@ -45,15 +45,21 @@ async fn serve_without_database_url_uses_the_embedded_cluster_and_stops_it() {
     terminate(child);
 }
 
+/// The reason a command that failed gave, asserted to be one line.
+fn one_line_failure(out: &std::process::Output) -> String {
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    stderr
+}
+
 #[test]
 fn commands_fail_with_one_line_reasons() {
     let out = Command::new(binary())
         .args(["import", "town", "/nonexistent/town.json"])
         .output()
         .unwrap();
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    let stderr = one_line_failure(&out);
     assert!(
         stderr.contains("cannot read /nonexistent/town.json"),
         "{stderr}"
@@ -63,6 +69,30 @@ fn commands_fail_with_one_line_reasons() {
     for command in ["serve", "migrate", "import", "demo", "user"] {
         assert!(String::from_utf8_lossy(&help.stdout).contains(command));
     }
+}
+
+#[test]
+fn user_add_refuses_a_weak_password_before_touching_the_database() {
+    let dir = e2e::process::ScratchDir::new();
+    let data_dir = dir.path().join("data");
+    for (password, reason) in [
+        ("12345678", "at least 10 characters"),
+        ("Woaini1314", "most common"),
+    ] {
+        let out = Command::new(binary())
+            .arg("--data-dir")
+            .arg(&data_dir)
+            .args(["user", "add", "--login", "clerk", "--role", "admin"])
+            .args(["--password", password])
+            .output()
+            .unwrap();
+        let stderr = one_line_failure(&out);
+        assert!(
+            stderr.contains("--password") && stderr.contains(reason),
+            "{stderr}"
+        );
+    }
+    assert!(!data_dir.exists(), "no database was created");
 }
 
 /// A self-signed certificate for 127.0.0.1 and its key, made by openssl.
