@@ -29,6 +29,12 @@ export const ERRORS = {
     bad_request: '请求的格式不对，服务器无法处理。请刷新页面后重试。',
     unauthorized: '登录已过期，请重新登录。',
     invalid_credentials: '账号或密码错误。',
+    too_many_attempts: '密码错误次数过多，请 {wait}后再试。',
+    weak_password: '密码太简单，未保存。请换一个更长、不常见的密码。',
+    'weak_password.too_short': '密码至少需要 {min_length} 个字符，请设置更长的密码。',
+    'weak_password.only_spaces': '密码不能全是空格。',
+    'weak_password.same_as_login': '密码不能与账号相同。',
+    'weak_password.common_password': '这是最常见的密码之一，很容易被猜中，请换一个。',
     forbidden: '您的账号没有权限做这件事。如需办理，请联系河长办。',
     not_found: '要找的记录不存在，可能已被删除。请刷新页面。',
     conflict: '这项操作与现有记录冲突（例如编号重复或状态已变）。请刷新页面后再试。',
@@ -81,6 +87,12 @@ export const ERRORS = {
     bad_request: 'The server could not understand the request. Reload the page and try again.',
     unauthorized: 'Your login has expired. Please log in again.',
     invalid_credentials: 'Wrong login or password.',
+    too_many_attempts: 'Too many wrong passwords: try again in {wait}.',
+    weak_password: 'The password is too weak and was not saved. Choose a longer, less common one.',
+    'weak_password.too_short': 'A password needs at least {min_length} characters; choose a longer one.',
+    'weak_password.only_spaces': 'A password cannot be only spaces.',
+    'weak_password.same_as_login': 'A password cannot be the same as the login.',
+    'weak_password.common_password': 'This is one of the most common passwords and easy to guess; choose another.',
     forbidden: 'Your account may not do this. Ask the river-chief office.',
     not_found: 'That record does not exist; it may have been deleted. Reload the page.',
     conflict: 'This conflicts with an existing record (a duplicate code or a changed status). Reload the page and try again.',
@@ -200,7 +212,9 @@ export function hasErrorSentence(code) {
 /** A sentence for an API error (ApiError from api.js, or anything thrown). */
 export function errorSentence(err) {
   const code = err?.status === 0 ? 'network' : err?.code;
-  const text = code && dict(ERRORS)[code];
+  // Some codes have a sentence per `details.rule` (weak_password.too_short).
+  const rule = err?.details?.rule;
+  const text = code && (dict(ERRORS)[`${code}.${rule}`] || dict(ERRORS)[code]);
   if (text) return fill(text, errorVars(err));
   // A code this page does not know yet: say what kind of failure it was,
   // never the server's English message.

@@ -165,12 +165,8 @@ export function ensureLogin(container) {
 
 /** Why a login failed, in the page's language (not the server's message). */
 function loginFailure(err) {
-  if (err instanceof ApiError && err.code === 'invalid_credentials') return t('error.invalid_credentials');
-  if (err instanceof ApiError && err.status === 429) {
-    const s = Number(err.details?.retry_after_s) || 60;
-    const wait = s < 120 ? t('login.wait.seconds', { n: s }) : t('login.wait.minutes', { n: Math.ceil(s / 60) });
-    return t('error.too_many_attempts', { wait });
-  }
+  // These say all there is to say (账号或密码错误, how long to wait).
+  if (err instanceof ApiError && (err.code === 'invalid_credentials' || err.status === 429)) return errorText(err);
   return t('login.failed', { msg: errorText(err) });
 }
 
