@@ -232,14 +232,38 @@ fn year_chief_cells(report: &YearlyReport, c: &YearChiefRow) -> Vec<String> {
 pub fn year_to_csv(report: &YearlyReport) -> Result<Vec<u8>, csv::Error> {
     let mut out = "\u{FEFF}".as_bytes().to_vec();
     {
-        let mut w = csv::Writer::from_writer(&mut out);
-        w.write_record(year_headers(report, &["河长", "级别", "村", "党支部"]))?;
+        let mut w = csv_writer(&mut out);
+        write_safe_record(
+            &mut w,
+            year_headers(report, &["河长", "级别", "村", "党支部"]),
+        )?;
         for c in &report.chiefs {
-            w.write_record(year_chief_cells(report, c))?;
+            write_safe_record(&mut w, year_chief_cells(report, c))?;
         }
         w.flush()?;
     }
     Ok(out)
+}
+
+/// A CSV writer that quotes every cell that is not a number, as OWASP
+/// advises for exports opened in spreadsheets.
+fn csv_writer(out: &mut Vec<u8>) -> csv::Writer<&mut Vec<u8>> {
+    csv::WriterBuilder::new()
+        .quote_style(csv::QuoteStyle::NonNumeric)
+        .from_writer(out)
+}
+
+/// Writes one row with every cell through [`domain::report::spreadsheet_text`]:
+/// names are typed by people and must not run as formulas.
+fn write_safe_record<S: AsRef<str>>(
+    w: &mut csv::Writer<&mut Vec<u8>>,
+    cells: impl IntoIterator<Item = S>,
+) -> csv::Result<()> {
+    w.write_record(
+        cells
+            .into_iter()
+            .map(|c| domain::report::spreadsheet_text(c.as_ref()).into_owned()),
+    )
 }
 
 /// The year as a workbook: 镇级河长, 村级河长, 党支部 (quarters side by side).
@@ -389,8 +413,8 @@ fn figure_cells(f: &Figures) -> Vec<String> {
 pub fn to_csv(report: &QuarterlyReport) -> Result<Vec<u8>, csv::Error> {
     let mut out = "\u{FEFF}".as_bytes().to_vec();
     {
-        let mut w = csv::Writer::from_writer(&mut out);
-        w.write_record(CHIEF_HEADERS)?;
+        let mut w = csv_writer(&mut out);
+        write_safe_record(&mut w, CHIEF_HEADERS)?;
         for c in &report.chiefs {
             let mut row = vec![
                 c.name.clone(),
@@ -401,7 +425,7 @@ pub fn to_csv(report: &QuarterlyReport) -> Result<Vec<u8>, csv::Error> {
             row.extend(figure_cells(&c.figures));
             row.push(format!("{:.2}", c.score.total));
             row.push(c.rank.to_string());
-            w.write_record(&row)?;
+            write_safe_record(&mut w, row)?;
         }
         w.flush()?;
     }

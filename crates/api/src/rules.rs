@@ -17,7 +17,8 @@ pub struct TownRules {
     #[schema(value_type = Object)]
     pub overrides: serde_json::Value,
     /// The thresholds in force: min_duration_s, min_length_m, min_coverage,
-    /// buffer_m, fast_speed_kmh, max_fast_share, future_tolerance_s.
+    /// buffer_m, fast_speed_kmh, max_fast_share, future_tolerance_s,
+    /// max_duration_h, max_gap_min, upload_grace_days (null = off).
     #[schema(value_type = Object)]
     pub effective: serde_json::Value,
 }

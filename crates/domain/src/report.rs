@@ -331,6 +331,29 @@ pub fn rate_text(rate: Option<f64>) -> String {
     rate.map_or_else(|| "—".to_owned(), |r| format!("{:.1}%", r * 100.0))
 }
 
+/// A text cell made safe for a spreadsheet opening a CSV export (OWASP's
+/// "CSV injection"): a cell that starts with `=`, `+`, `-`, `@`, a tab or a
+/// carriage return would be run as a formula, so it gets a leading `'`,
+/// which spreadsheets show as text. Numbers (a negative score) stay as they
+/// are; the CSV writer quotes every text cell.
+///
+/// ```
+/// use domain::report::spreadsheet_text;
+/// assert_eq!(spreadsheet_text(r#"=HYPERLINK("http://x")"#), r#"'=HYPERLINK("http://x")"#);
+/// assert_eq!(spreadsheet_text("@SUM(A1)"), "'@SUM(A1)");
+/// assert_eq!(spreadsheet_text("-2+3"), "'-2+3");
+/// assert_eq!(spreadsheet_text("-1.50"), "-1.50");
+/// assert_eq!(spreadsheet_text("张三"), "张三");
+/// ```
+pub fn spreadsheet_text(cell: &str) -> std::borrow::Cow<'_, str> {
+    let formula_start = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if formula_start && cell.parse::<f64>().is_err() {
+        format!("'{cell}").into()
+    } else {
+        cell.into()
+    }
+}
+
 fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }

@@ -13,6 +13,9 @@
 //! | `duplicate_track` | the store found an earlier patrol it copies ([`crate::similarity`]) |
 //! | `future_timestamps` | a point later than now + `future_tolerance_s` (300) |
 //! | `non_increasing_times` | two consecutive points with the same time at different positions, or out of order |
+//! | `too_long` | `duration_s` > `max_duration_h` (8) hours: pieces of several days, not one walk |
+//! | `time_gap` | two consecutive points more than `max_gap_min` (60) minutes apart |
+//! | `late_upload` | uploaded more than `upload_grace_days` (2) days after the end (Sunday 24:00 CST) of the week the patrol counts for; `null` turns it off |
 
 use crate::coverage::Coverage;
 use crate::metrics::{MetricsParams, TrackMetrics, seconds_between};
@@ -55,6 +58,15 @@ pub struct RuleSet {
     pub max_fast_share: f64,
     /// How far in the future a point may be, for clock skew (300).
     pub future_tolerance_s: f64,
+    /// Longest time from first to last point, in hours (8). A walk with
+    /// one point days earlier would otherwise count for that earlier week.
+    pub max_duration_h: f64,
+    /// Longest time between two consecutive points, in minutes (60).
+    pub max_gap_min: f64,
+    /// Days after the end of the patrol's week (Sunday 24:00 CST) within
+    /// which it must be uploaded (2); `None` (JSON `null`) turns the check
+    /// off, e.g. while an office imports last season's records.
+    pub upload_grace_days: Option<f64>,
 }
 
 impl Default for RuleSet {
@@ -67,6 +79,9 @@ impl Default for RuleSet {
             fast_speed_kmh: 25.0,
             max_fast_share: 0.2,
             future_tolerance_s: 300.0,
+            max_duration_h: 8.0,
+            max_gap_min: 60.0,
+            upload_grace_days: Some(2.0),
         }
     }
 }
@@ -124,6 +139,20 @@ impl RuleSet {
                 });
             }
         }
+        let positive = [
+            ("max_duration_h", Some(self.max_duration_h)),
+            ("max_gap_min", Some(self.max_gap_min)),
+            ("upload_grace_days", self.upload_grace_days),
+        ];
+        for (field, value) in positive {
+            if let Some(value) = value.filter(|v| !(v.is_finite() && *v > 0.0)) {
+                return Err(RuleSetError::OutOfRange {
+                    field,
+                    expected: "a finite number > 0",
+                    value,
+                });
+            }
+        }
         if !(0.0..=1.0).contains(&self.max_fast_share) {
             return Err(RuleSetError::OutOfRange {
                 field: "max_fast_share",
@@ -155,25 +184,31 @@ impl RuleSet {
 pub enum Reason {
     TooShort,
     TooBrief,
+    TooLong,
+    TimeGap,
     LowCoverage,
     OutsideAssignedReaches,
     TooFast,
     DuplicateTrack,
     FutureTimestamps,
     NonIncreasingTimes,
+    LateUpload,
 }
 
 impl Reason {
     /// Every reason, in order.
-    pub const ALL: [Reason; 8] = [
+    pub const ALL: [Reason; 11] = [
         Reason::TooShort,
         Reason::TooBrief,
+        Reason::TooLong,
+        Reason::TimeGap,
         Reason::LowCoverage,
         Reason::OutsideAssignedReaches,
         Reason::TooFast,
         Reason::DuplicateTrack,
         Reason::FutureTimestamps,
         Reason::NonIncreasingTimes,
+        Reason::LateUpload,
     ];
 
     /// The stable machine-readable code, e.g. `too_short`.
@@ -181,12 +216,15 @@ impl Reason {
         match self {
             Reason::TooShort => "too_short",
             Reason::TooBrief => "too_brief",
+            Reason::TooLong => "too_long",
+            Reason::TimeGap => "time_gap",
             Reason::LowCoverage => "low_coverage",
             Reason::OutsideAssignedReaches => "outside_assigned_reaches",
             Reason::TooFast => "too_fast",
             Reason::DuplicateTrack => "duplicate_track",
             Reason::FutureTimestamps => "future_timestamps",
             Reason::NonIncreasingTimes => "non_increasing_times",
+            Reason::LateUpload => "late_upload",
         }
     }
 }
@@ -308,6 +346,12 @@ pub fn evaluate(rules: &RuleSet, patrol: &PatrolFacts<'_>) -> Validity {
     if metrics.duration_s < rules.min_duration_s {
         reasons.push(Reason::TooBrief);
     }
+    if metrics.duration_s > rules.max_duration_h * 3600.0 {
+        reasons.push(Reason::TooLong);
+    }
+    if longest_interval_s(patrol.track) > rules.max_gap_min * 60.0 {
+        reasons.push(Reason::TimeGap);
+    }
 
     let best_reach = patrol.assigned.iter().copied().reduce(|best, next| {
         if next.coverage > best.coverage {
@@ -337,6 +381,12 @@ pub fn evaluate(rules: &RuleSet, patrol: &PatrolFacts<'_>) -> Validity {
     if has_non_increasing_times(patrol.track) {
         reasons.push(Reason::NonIncreasingTimes);
     }
+    let deadline = rules
+        .upload_grace_days
+        .and_then(|days| upload_deadline(patrol.track, days));
+    if deadline.is_some_and(|deadline| patrol.now > deadline) {
+        reasons.push(Reason::LateUpload);
+    }
     reasons.sort_unstable();
 
     Validity {
@@ -344,6 +394,40 @@ pub fn evaluate(rules: &RuleSet, patrol: &PatrolFacts<'_>) -> Validity {
         reasons,
         best_reach,
     }
+}
+
+/// The longest time between two consecutive points, in seconds (0 for
+/// fewer than two points). Unlike the metrics' gaps it has no floor, so a
+/// town may set `max_gap_min` below two minutes.
+pub fn longest_interval_s(track: &Track) -> f64 {
+    track
+        .points
+        .windows(2)
+        .map(|w| seconds_between(w[0].time, w[1].time))
+        .fold(0.0, f64::max)
+}
+
+/// The last instant a patrol may be uploaded: `grace_days` after the end
+/// (Sunday 24:00 CST) of the week it counts for, the week of its first
+/// point. `None` for a track without points or outside the calendar.
+///
+/// ```
+/// use chrono::{TimeZone, Utc};
+/// use domain::{Track, TrackPoint};
+/// use domain::validity::upload_deadline;
+///
+/// // Wednesday 2026-11-11 10:00 CST, in 2026-W46 (ends Monday 11-16 00:00 CST).
+/// let at = Utc.with_ymd_and_hms(2026, 11, 11, 2, 0, 0).unwrap();
+/// let point = TrackPoint { lon: 103.1, lat: 25.3, ele: None, time: at };
+/// let track = Track { points: vec![point], ..Track::default() };
+/// // Two days later: Wednesday 11-18 00:00 CST.
+/// let deadline = Utc.with_ymd_and_hms(2026, 11, 17, 16, 0, 0).unwrap();
+/// assert_eq!(upload_deadline(&track, 2.0), Some(deadline));
+/// ```
+pub fn upload_deadline(track: &Track, grace_days: f64) -> Option<DateTime<Utc>> {
+    let week = crate::time::IsoWeek::of_instant(track.started_at()?).ok()?;
+    let grace = chrono::Duration::try_milliseconds((grace_days * 86_400_000.0) as i64)?;
+    week.end_utc().checked_add_signed(grace)
 }
 
 /// True when a point is more than `tolerance_s` later than `now`.
@@ -600,6 +684,123 @@ mod tests {
         assert_eq!(got.reasons, [Reason::TooFast]);
     }
 
+    /// The verdict on `track` under `rules`, uploaded at `now`, with its
+    /// reach fully covered: only the time rules can break.
+    fn judged(rules: &RuleSet, track: &Track, now: DateTime<Utc>) -> Vec<Reason> {
+        let metrics = TrackMetrics::of(track);
+        let assigned = covered(&[(1, 1.0)]);
+        rules
+            .evaluate(&PatrolFacts {
+                track,
+                metrics: &metrics,
+                assigned: &assigned,
+                duplicate_of: None,
+                now,
+            })
+            .reasons
+    }
+
+    /// Rules with only the given JSON overrides.
+    fn town(json: &str) -> RuleSet {
+        RuleSet::from_json(json).unwrap()
+    }
+
+    /// A walk of `seconds` in ten-minute steps (a point every 600 s, 4 km/h).
+    fn walk_for(seconds: i64) -> Track {
+        let mut track = walk((seconds / 600 + 1) as usize, 600, 6e-3);
+        let last = track.points.len() - 1;
+        track.points[last].time = t0() + Duration::seconds(seconds);
+        track
+    }
+
+    /// 20 minutes of walking, a pause of `pause_s`, 20 minutes more.
+    fn walk_with_pause(pause_s: i64) -> Track {
+        let mut track = walk(242, 10, 1e-4);
+        for p in &mut track.points[121..] {
+            p.time += Duration::seconds(pause_s - 10);
+        }
+        track
+    }
+
+    #[test]
+    fn too_long_at_and_beyond_the_threshold_and_per_town() {
+        let later = t0() + Duration::days(1);
+        let defaults = RuleSet::default();
+        let eight_hours = 8 * 3600;
+        assert_eq!(judged(&defaults, &walk_for(eight_hours), later), []);
+        assert_eq!(
+            judged(&defaults, &walk_for(eight_hours + 1), later),
+            [Reason::TooLong]
+        );
+        let patient = town(r#"{"max_duration_h": 10}"#);
+        assert_eq!(judged(&patient, &walk_for(eight_hours + 1), later), []);
+        assert_eq!(
+            judged(&patient, &walk_for(10 * 3600 + 1), later),
+            [Reason::TooLong]
+        );
+    }
+
+    #[test]
+    fn time_gap_at_and_beyond_the_threshold_and_per_town() {
+        let later = t0() + Duration::days(1);
+        let defaults = RuleSet::default();
+        assert_eq!(longest_interval_s(&walk_with_pause(3600)), 3600.0);
+        assert_eq!(judged(&defaults, &walk_with_pause(3600), later), []);
+        assert_eq!(
+            judged(&defaults, &walk_with_pause(3601), later),
+            [Reason::TimeGap]
+        );
+        let lunch = town(r#"{"max_gap_min": 90}"#);
+        assert_eq!(judged(&lunch, &walk_with_pause(3601), later), []);
+        assert_eq!(
+            judged(&lunch, &walk_with_pause(5401), later),
+            [Reason::TimeGap]
+        );
+        // A town may be stricter than the metrics' two-minute gaps.
+        let strict = town(r#"{"max_gap_min": 1}"#);
+        assert_eq!(
+            judged(&strict, &walk_with_pause(61), later),
+            [Reason::TimeGap]
+        );
+    }
+
+    #[test]
+    fn a_walk_plus_one_point_nine_days_earlier_is_too_long_with_a_gap() {
+        let mut track = walk(121, 10, 1e-4);
+        let mut early = track.points[0];
+        early.time -= Duration::days(9);
+        track.points.insert(0, early);
+        assert_eq!(
+            judged(&RuleSet::default(), &track, t0() + Duration::hours(1)),
+            [Reason::TooLong, Reason::TimeGap, Reason::LateUpload]
+        );
+    }
+
+    #[test]
+    fn late_upload_at_and_beyond_the_deadline_per_town_and_off() {
+        let track = walk(121, 10, 1e-4); // Monday 2026-07-06 09:00 CST, W28
+        // W28 ends Monday 2026-07-13 00:00 CST; two days later:
+        let deadline = Utc.with_ymd_and_hms(2026, 7, 14, 16, 0, 0).unwrap();
+        assert_eq!(upload_deadline(&track, 2.0), Some(deadline));
+        let defaults = RuleSet::default();
+        assert_eq!(judged(&defaults, &track, deadline), []);
+        let late = deadline + Duration::seconds(1);
+        assert_eq!(judged(&defaults, &track, late), [Reason::LateUpload]);
+        let lenient = town(r#"{"upload_grace_days": 7}"#);
+        assert_eq!(judged(&lenient, &track, late), []);
+        assert_eq!(
+            judged(&lenient, &track, late + Duration::days(5)),
+            [Reason::LateUpload]
+        );
+        let half_day = town(r#"{"upload_grace_days": 0.5}"#);
+        assert_eq!(
+            judged(&half_day, &track, deadline - Duration::days(1)),
+            [Reason::LateUpload]
+        );
+        let off = town(r#"{"upload_grace_days": null}"#);
+        assert_eq!(judged(&off, &track, late + Duration::days(400)), []);
+    }
+
     #[test]
     fn reason_codes_round_trip() {
         for reason in Reason::ALL {
@@ -622,9 +823,24 @@ mod tests {
             serde_json::json!({
                 "min_duration_s": 600.0, "min_length_m": 500.0, "min_coverage": 0.5,
                 "buffer_m": 50.0, "fast_speed_kmh": 25.0, "max_fast_share": 0.2,
-                "future_tolerance_s": 300.0
+                "future_tolerance_s": 300.0, "max_duration_h": 8.0, "max_gap_min": 60.0,
+                "upload_grace_days": 2.0
             })
         );
+        let off = RuleSet::from_json(r#"{"upload_grace_days": null}"#).unwrap();
+        assert_eq!(off.upload_grace_days, None);
+        assert_eq!(
+            serde_json::to_value(off).unwrap()["upload_grace_days"],
+            serde_json::Value::Null
+        );
+        for bad in [
+            r#"{"max_duration_h": 0}"#,
+            r#"{"max_gap_min": -5}"#,
+            r#"{"upload_grace_days": 0}"#,
+            r#"{"max_duration_h": "8"}"#,
+        ] {
+            assert!(RuleSet::from_json(bad).is_err(), "{bad}");
+        }
         assert_eq!(RuleSet::from_json("{}").unwrap(), RuleSet::default());
         assert!(matches!(
             RuleSet::from_json(r#"{"max_fast_share": 2}"#),

@@ -397,6 +397,8 @@ pub struct NewPatrol<'a> {
     pub packed_positions: &'a [u8],
     pub duplicate_of: Option<i64>,
     pub assessment: &'a Assessment,
+    /// When the file arrived: what `late_upload` was judged against.
+    pub uploaded_at: DateTime<Utc>,
 }
 
 /// What [`insert`] did.
@@ -446,12 +448,12 @@ pub async fn insert(pool: &PgPool, new: NewPatrol<'_>) -> crate::Result<Stored> 
                  week_start, track, track_simplified, point_count, length_m, duration_s,
                  moving_time_s, max_speed_kmh, fast_share, coverage, valid, reasons, flags,
                  shape_fingerprint, metrics, duplicate_of, bbox, core_bbox, positions,
-                 original_encoding)
+                 original_encoding, uploaded_at)
              SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
                  g.track, ST_GeomFromWKB($35, 4326),
                  $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26,
                  ST_MakeEnvelope($27, $28, $29, $30, 4326), ST_MakeEnvelope($31, $32, $33, $34, 4326),
-                 $36, $40
+                 $36, $40, $41
              FROM g
              ON CONFLICT DO NOTHING
              RETURNING id, uploaded_at, started_at, ended_at),
@@ -509,6 +511,7 @@ pub async fn insert(pool: &PgPool, new: NewPatrol<'_>) -> crate::Result<Stored> 
         .bind(&reach_coverage)
         .bind(&reach_covered_m)
         .bind(new.original_encoding)
+        .bind(new.uploaded_at)
         .fetch_optional(&mut *tx)
         .await?;
     let Some(CreatedRow {
@@ -872,7 +875,9 @@ pub struct Ingest<'a> {
     pub gcj02: bool,
     pub notes: Option<&'a str>,
     pub idempotency_key: Option<&'a str>,
-    /// The instant "now" for the rule "no points in the future".
+    /// The instant of the upload: stored as `uploaded_at`, and what the
+    /// rules judge against (no points after it, `late_upload`). The demo
+    /// season passes the time each chief would have uploaded.
     pub now: DateTime<Utc>,
 }
 
@@ -969,6 +974,7 @@ pub async fn ingest(pool: &PgPool, upload: Ingest<'_>) -> Result<Ingested, Inges
         packed_positions: &probe.packed_positions,
         duplicate_of,
         assessment: &assessment,
+        uploaded_at: now,
     };
     match insert(pool, new).await? {
         Stored::Created {

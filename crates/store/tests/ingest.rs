@@ -20,6 +20,26 @@ fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 25, 4, 0, 0).unwrap()
 }
 
+/// The demo town, entering old records: most walks here are weeks older
+/// than `now()`, so the town's late-upload check is off (these tests are
+/// about reading, storing and replays; `late_upload` has its own).
+async fn load_town(pool: &PgPool) {
+    store::demo::load_town(pool).await.unwrap();
+    let town: i64 = sqlx::query_scalar("SELECT id FROM towns WHERE code = $1")
+        .bind(store::demo::TOWN_CODE)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    store::rules::set(
+        pool,
+        town,
+        &serde_json::json!({"upload_grace_days": null}),
+        None,
+    )
+    .await
+    .unwrap();
+}
+
 /// (chief id, user id) of a demo chief.
 async fn chief(pool: &PgPool, code: &str) -> (i64, i64) {
     sqlx::query_as(
@@ -61,7 +81,7 @@ async fn valid_count(pool: &PgPool, chief_id: i64, monday: NaiveDate) -> i32 {
 async fn ingest_judges_stores_and_recounts_once() {
     let db = fresh_database().await;
     let pool = db.pool();
-    store::demo::load_town(pool).await.unwrap();
+    load_town(pool).await;
     let hz001 = chief(pool, "HZ001").await;
     let hz003 = chief(pool, "HZ003").await;
     let monday = NaiveDate::from_ymd_opt(2026, 11, 16).unwrap();
@@ -138,7 +158,7 @@ async fn ingest_judges_stores_and_recounts_once() {
 async fn concurrent_uploads_of_one_chief_week_are_both_counted() {
     let db = fresh_database().await;
     let pool = db.pool();
-    store::demo::load_town(pool).await.unwrap();
+    load_town(pool).await;
     let hz003 = chief(pool, "HZ003").await;
     let line = store::demo::reach_line(3);
     let files: Vec<String> = (0..4)
@@ -188,7 +208,7 @@ fn replay_a_week_later(points: &[(f64, f64, DateTime<Utc>)]) -> String {
 async fn a_replay_is_caught_among_more_than_twenty_walks_of_the_reach() {
     let db = fresh_database().await;
     let pool = db.pool();
-    store::demo::load_town(pool).await.unwrap();
+    load_town(pool).await;
     let hz002 = chief(pool, "HZ002").await;
     let line = store::demo::reach_line(2);
     let mut walks = vec![];
@@ -226,7 +246,7 @@ async fn a_replay_is_caught_among_more_than_twenty_walks_of_the_reach() {
 async fn replays_are_caught_with_packed_positions_and_without() {
     let db = fresh_database().await;
     let pool = db.pool();
-    store::demo::load_town(pool).await.unwrap();
+    load_town(pool).await;
     let hz004 = chief(pool, "HZ004").await;
     let line = store::demo::reach_line(4);
     for (seed, before_0008) in [(300u64, false), (301, true)] {
@@ -272,7 +292,7 @@ async fn replays_are_caught_with_packed_positions_and_without() {
 async fn migration_0005_backfills_the_boxes_ingest_writes() {
     let db = fresh_database().await;
     let pool = db.pool();
-    store::demo::load_town(pool).await.unwrap();
+    load_town(pool).await;
     let hz001 = chief(pool, "HZ001").await;
     let line = store::demo::reach_line(1);
     for i in 0..3u64 {
@@ -315,4 +335,120 @@ async fn migration_0005_backfills_the_boxes_ingest_writes() {
         .await
         .unwrap();
     assert_eq!(boxes().await, written);
+}
+
+/// The chief-week counter and the week's bit in its quarter's mask.
+async fn week_counts(pool: &PgPool, chief_id: i64, monday: NaiveDate) -> (i32, bool) {
+    let quarter_start = NaiveDate::from_ymd_opt(2026, 10, 1).unwrap(); // 2026-Q4
+    let count = valid_count(pool, chief_id, monday).await;
+    let mask: i32 = sqlx::query_scalar(
+        "SELECT valid_weeks FROM chief_quarters WHERE chief_id = $1 AND quarter_start = $2",
+    )
+    .bind(chief_id)
+    .bind(quarter_start)
+    .fetch_optional(pool)
+    .await
+    .unwrap()
+    .unwrap_or(0);
+    let week_bit = 1 << ((monday + Duration::days(3) - quarter_start).num_days() / 7);
+    (count, mask & week_bit != 0)
+}
+
+/// Patrols stored before the rules `too_long` and `time_gap` existed are
+/// judged by them once, by migration 0012: the cheat of issue #14 (a walk
+/// plus one point nine days earlier, counted for that earlier week) loses
+/// its week; an office override still decides; other patrols stay as they
+/// were; a second run changes nothing.
+#[tokio::test]
+async fn migration_0012_rejudges_patrols_stored_before_the_time_rules() {
+    const MIGRATION: &str =
+        include_str!("../../../migrations/0012_rejudge_long_and_gapped_patrols.sql");
+    let db = fresh_database().await;
+    let pool = db.pool();
+    load_town(pool).await;
+    let town: i64 = sqlx::query_scalar("SELECT id FROM towns WHERE code = $1")
+        .bind(store::demo::TOWN_CODE)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    // The rules as they were: no limit on duration or gaps.
+    let before = serde_json::json!({"max_duration_h": 100000, "max_gap_min": 100000000,
+                                    "upload_grace_days": null});
+    store::rules::set(pool, town, &before, None).await.unwrap();
+    let cheat = |n: usize, seed: u64| {
+        let mut points = synth::record(
+            &store::demo::reach_line(n),
+            start(),
+            &Gait::WALK,
+            &mut Rng::new(seed),
+        );
+        let (lon, lat, t) = points[0];
+        points.insert(0, (lon, lat, t - Duration::days(9)));
+        synth::gpx(&points)
+    };
+    let (hz001, hz002, hz003) = (
+        chief(pool, "HZ001").await,
+        chief(pool, "HZ002").await,
+        chief(pool, "HZ003").await,
+    );
+    let cheated = ingest(pool, upload(hz001, &cheat(1, 1), None))
+        .await
+        .unwrap()
+        .detail;
+    let overridden = ingest(pool, upload(hz002, &cheat(2, 2), None))
+        .await
+        .unwrap()
+        .detail;
+    let honest = synth::record(
+        &store::demo::reach_line(3),
+        start(),
+        &Gait::WALK,
+        &mut Rng::new(3),
+    );
+    let honest = ingest(pool, upload(hz003, &synth::gpx(&honest), None))
+        .await
+        .unwrap()
+        .detail;
+    for p in [&cheated, &overridden, &honest] {
+        assert!(p.valid, "{:?}", p.reasons);
+    }
+    // Nine days before Monday of W47: Saturday of W45.
+    let w45 = NaiveDate::from_ymd_opt(2026, 11, 2).unwrap();
+    let w47 = NaiveDate::from_ymd_opt(2026, 11, 16).unwrap();
+    assert_eq!(cheated.week, "2026-W45");
+    assert_eq!(week_counts(pool, hz001.0, w45).await, (1, true));
+    let admin: i64 = sqlx::query_scalar("SELECT id FROM users WHERE login = 'admin'")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    store::compliance::set_override(pool, overridden.id, None, true, "村委会核实", admin)
+        .await
+        .unwrap();
+
+    // The upgrade: the town's rules back to the defaults, then 0012.
+    store::rules::set(pool, town, &serde_json::json!({}), None)
+        .await
+        .unwrap();
+    for run in 0..2 {
+        sqlx::raw_sql(MIGRATION).execute(pool).await.unwrap();
+        let cheated = store::patrols::detail(pool, cheated.id).await.unwrap();
+        assert!(!cheated.valid && !cheated.machine_valid);
+        assert_eq!(cheated.reasons, ["too_long", "time_gap"], "run {run}");
+        assert_eq!(week_counts(pool, hz001.0, w45).await, (0, false));
+        let overridden = store::patrols::detail(pool, overridden.id).await.unwrap();
+        assert!(overridden.valid && !overridden.machine_valid);
+        assert_eq!(week_counts(pool, hz002.0, w45).await, (1, true));
+        let honest = store::patrols::detail(pool, honest.id).await.unwrap();
+        assert!(honest.valid && honest.reasons.is_empty());
+        assert_eq!(week_counts(pool, hz003.0, w47).await, (1, true));
+        let audited: Vec<(i64, serde_json::Value)> = sqlx::query_as(
+            "SELECT entity_id, details->'added_reasons' FROM audit_log
+             WHERE action = 'rejudge_validity' ORDER BY entity_id",
+        )
+        .fetch_all(pool)
+        .await
+        .unwrap();
+        let both = serde_json::json!(["too_long", "time_gap"]);
+        assert_eq!(audited, [(cheated.id, both.clone()), (overridden.id, both)]);
+    }
 }

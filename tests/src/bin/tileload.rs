@@ -164,7 +164,7 @@ async fn store_patrol(
 ) -> bool {
     let reach = reach_line(chief.town, chief.n);
     let reaches = chief.reaches.clone();
-    let (track, gpx, assessment) = tokio::task::spawn_blocking(move || {
+    let (track, gpx, assessment, uploaded_at) = tokio::task::spawn_blocking(move || {
         let mut rng = Rng::seeded(&[seed]);
         let line = planned_line(&reach, &mut rng);
         let points = domain::synth::record(&line, start, &Gait::WALK, &mut rng);
@@ -172,8 +172,12 @@ async fn store_patrol(
         let track = domain::synth::track_of(&points);
         let assigned = domain::patrol::AssignedReach::all(&reaches);
         let rules = domain::validity::RuleSet::default();
-        let assessment = domain::patrol::assess(&track, &assigned, &rules, None, now);
-        (track, gpx, assessment)
+        // Uploaded soon after the walk, as chiefs do (not `now`, a year
+        // later, which would make it a late upload).
+        let ended_at = track.ended_at().unwrap_or(start);
+        let uploaded_at = (ended_at + Span::minutes(20)).min(now);
+        let assessment = domain::patrol::assess(&track, &assigned, &rules, None, uploaded_at);
+        (track, gpx, assessment, uploaded_at)
     })
     .await
     .expect("recording a patrol");
@@ -202,6 +206,7 @@ async fn store_patrol(
             packed_positions: &packed_positions,
             duplicate_of: None,
             assessment: &assessment,
+            uploaded_at,
         },
     )
     .await

@@ -68,6 +68,23 @@ async fn the_demo_season_shows_a_true_mix_and_loads_once() {
         );
     }
     assert_eq!(by_reason["duplicate_track"], 1, "{by_reason:?}");
+    // Each patrol was uploaded as its chief would have, twenty minutes after
+    // the walk, not weeks later when the season was loaded: none is late.
+    for code in ["late_upload", "too_long", "time_gap"] {
+        assert!(!by_reason.contains_key(code), "{code}: {by_reason:?}");
+    }
+    for p in &patrols {
+        let at = |field: &str| {
+            p[field]
+                .as_str()
+                .unwrap()
+                .parse::<chrono::DateTime<chrono::Utc>>()
+                .unwrap()
+        };
+        let after_the_walk = at("uploaded_at") - at("ended_at");
+        assert!(after_the_walk <= chrono::Duration::minutes(20), "{p}");
+        assert!(after_the_walk >= chrono::Duration::zero(), "{p}");
+    }
     let summary_reasons: BTreeMap<String, usize> = summary
         .reasons
         .iter()

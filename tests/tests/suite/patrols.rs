@@ -2,9 +2,10 @@
 //! visibility and bad input that must change nothing.
 
 use chrono::{Duration, Utc};
+use domain::time::IsoWeek;
 use e2e::tracks::{demo_reach, gpx, walk};
 use e2e::{TestServer, logins, send};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 async fn upload(
     server: &TestServer,
@@ -499,4 +500,132 @@ async fn town_rules_are_settable_by_admins_and_apply_to_new_patrols() {
     let (status, patrol) = upload(&server, &chief, third, "application/gpx+xml", "").await;
     assert_eq!(status, 201);
     assert_eq!(patrol["valid"], true, "{patrol}");
+}
+
+/// HZ001's status in `week` as the office sees it.
+async fn week_status(server: &TestServer, admin: &str, week: IsoWeek) -> Value {
+    let (status, body) = server
+        .get(&format!("/api/v1/compliance?week={week}"), Some(admin))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body["chiefs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["code"] == "HZ001")
+        .unwrap()["status"]
+        .clone()
+}
+
+fn reasons_of(patrol: &Value) -> Vec<&str> {
+    patrol["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect()
+}
+
+/// Issue #14's cheat: a real walk plus one `<trkpt>` dated nine days
+/// earlier once counted (216 hours long) for that earlier week.
+#[tokio::test]
+async fn a_walk_plus_one_point_nine_days_earlier_does_not_win_the_earlier_week() {
+    let server = TestServer::with_demo().await;
+    let chief = server.login(logins::CHIEF_1.0, logins::CHIEF_1.1).await;
+    let admin = server.login(logins::ADMIN.0, logins::ADMIN.1).await;
+    let mut points = walk(&demo_reach(1), Utc::now() - Duration::hours(3), 4.0, 5, 4.0);
+    let (lon, lat, first) = points[0];
+    let planted = first - Duration::days(9);
+    points.insert(0, (lon, lat, planted));
+    let earlier = IsoWeek::of_instant(planted).unwrap();
+
+    let (status, patrol) = upload(&server, &chief, gpx(&points), "application/gpx+xml", "").await;
+    assert_eq!(status, 201, "{patrol}");
+    assert_eq!(patrol["week"], earlier.to_string());
+    assert!(patrol["duration_s"].as_f64().unwrap() > 9.0 * 86_400.0);
+    assert_eq!(patrol["valid"], false, "{patrol}");
+    let reasons = reasons_of(&patrol);
+    assert!(
+        reasons.contains(&"too_long") && reasons.contains(&"time_gap"),
+        "{patrol}"
+    );
+    assert_eq!(week_status(&server, &admin, earlier).await, "missed");
+    // The office may still decide otherwise, with a reason.
+    let path = format!("/api/v1/patrols/{}/override", patrol["id"]);
+    let decision = json!({"valid": true, "reason": "手机时间错误，经村委会核实确已巡河"});
+    let (status, body) = server.post_json(&path, Some(&admin), &decision).await;
+    assert_eq!((status, &body["valid"]), (200, &json!(true)), "{body}");
+    assert_eq!(week_status(&server, &admin, earlier).await, "compliant");
+}
+
+/// `late_upload`: a walk from ten days ago, uploaded now, is more than two
+/// days past the end of its week; a town may allow more days, or turn the
+/// check off (`null`) while entering old records; bad values are a 422.
+#[tokio::test]
+async fn a_late_upload_is_invalid_unless_the_town_allows_it() {
+    let server = TestServer::with_demo().await;
+    let chief = server.login(logins::CHIEF_1.0, logins::CHIEF_1.1).await;
+    let admin = server.login(logins::ADMIN.0, logins::ADMIN.1).await;
+    let town = server.get("/api/v1/towns", Some(&admin)).await.1[0]["id"]
+        .as_i64()
+        .unwrap();
+    let rules = format!("/api/v1/towns/{town}/rules");
+    let set_rules = |body: Value| {
+        let request = server.client.put(server.url(&rules)).bearer_auth(&admin);
+        send(request.json(&body))
+    };
+    let walked = Utc::now() - Duration::days(10);
+    let week = IsoWeek::of_instant(walked).unwrap();
+    let ten_days_ago = |minutes: i64| {
+        gpx(&walk(
+            &demo_reach(1),
+            walked + Duration::minutes(minutes),
+            4.0,
+            5,
+            4.0,
+        ))
+    };
+
+    let (status, late) = upload(&server, &chief, ten_days_ago(0), "application/gpx+xml", "").await;
+    assert_eq!(status, 201, "{late}");
+    assert_eq!(reasons_of(&late), ["late_upload"], "{late}");
+    assert_eq!(week_status(&server, &admin, week).await, "missed");
+
+    for bad in [
+        json!({"upload_grace_days": 0}),
+        json!({"max_duration_h": -1}),
+        json!({"max_gap_min": "60"}),
+    ] {
+        let (status, body) = set_rules(bad.clone()).await;
+        assert_eq!(status, 422, "{bad}: {body}");
+        assert_eq!(body["error"]["details"]["field"], "rules", "{bad}: {body}");
+    }
+    let (status, body) = set_rules(json!({"upload_grace_days": 30})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["effective"]["upload_grace_days"], 30.0);
+    let (_, allowed) = upload(&server, &chief, ten_days_ago(90), "application/gpx+xml", "").await;
+    assert_eq!(allowed["valid"], true, "{allowed}");
+
+    let (status, body) = set_rules(json!({"upload_grace_days": null})).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, effective) = server.get(&rules, Some(&admin)).await;
+    assert!(
+        effective["effective"]["upload_grace_days"].is_null(),
+        "{effective}"
+    );
+    let (_, off) = upload(
+        &server,
+        &chief,
+        ten_days_ago(180),
+        "application/gpx+xml",
+        "",
+    )
+    .await;
+    assert_eq!(off["valid"], true, "{off}");
+    assert_eq!(week_status(&server, &admin, week).await, "compliant");
+    // The first upload stays as judged: rules apply when a patrol arrives.
+    let (_, first) = server
+        .get(&format!("/api/v1/patrols/{}", late["id"]), Some(&admin))
+        .await;
+    assert_eq!(reasons_of(&first), ["late_upload"]);
 }

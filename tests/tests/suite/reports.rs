@@ -113,10 +113,26 @@ async fn exempt(server: &TestServer, admin: &str, chief: i64, from: &str, to: &s
     assert_eq!(status, 201, "{body}");
 }
 
+/// The scenario's walks are months old: the office enters them as last
+/// season's records, with the town's late-upload check turned off.
+async fn allow_late_uploads(server: &TestServer, admin: &str) {
+    let town = id_by_code(server, admin, "towns", "530127104").await;
+    let (status, body) = send(
+        server
+            .client
+            .put(server.url(&format!("/api/v1/towns/{town}/rules")))
+            .bearer_auth(admin)
+            .json(&json!({"upload_grace_days": null})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+}
+
 /// The demo town plus the scenario of the module comment.
 async fn scenario() -> (TestServer, String) {
     let server = TestServer::with_demo().await;
     let admin = server.login(logins::ADMIN.0, logins::ADMIN.1).await;
+    allow_late_uploads(&server, &admin).await;
     let hz001 = chief_id(&server, &admin, "HZ001").await;
     let hz002 = chief_id(&server, &admin, "HZ002").await;
 
@@ -305,12 +321,13 @@ async fn the_numbers_match_the_hand_computed_quarter_in_every_format() {
     let text = String::from_utf8(csv[3..].to_vec()).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 19, "{text}");
-    assert!(lines[0].starts_with("河长,"), "{}", lines[0]);
+    // Text cells quoted, numbers bare (OWASP's advice for CSV exports).
+    assert!(lines[0].starts_with("\"河长\","), "{}", lines[0]);
     for c in chiefs.as_array().unwrap() {
         let name = c["name"].as_str().unwrap();
         let line = lines
             .iter()
-            .find(|l| l.starts_with(&format!("{name},")))
+            .find(|l| l.starts_with(&format!("\"{name}\",")))
             .unwrap_or_else(|| panic!("{name} not in the CSV"));
         let rate = format!("{:.1}%", c["rate"].as_f64().unwrap() * 100.0);
         assert!(line.contains(&rate), "{line} lacks {rate}");
@@ -369,6 +386,7 @@ async fn a_fourteen_week_quarter_counts_its_53rd_week() {
     // and its Thursday (2020-12-31) puts it in 2020-Q4, W40..W53.
     let server = TestServer::with_demo().await;
     let admin = server.login(logins::ADMIN.0, logins::ADMIN.1).await;
+    allow_late_uploads(&server, &admin).await;
     let branch = id_by_code(&server, &admin, "branches", "B04").await;
     let village = id_by_code(&server, &admin, "villages", "530127104204").await;
     let reach = id_by_code(&server, &admin, "reaches", "NLJ-04").await;
@@ -423,6 +441,42 @@ async fn a_fourteen_week_quarter_counts_its_53rd_week() {
         .await;
     assert_eq!(q4["weeks"].as_array().unwrap().len(), 14);
     assert_eq!(q4["weeks"][13], "2026-W53");
+}
+
+#[tokio::test]
+async fn a_name_that_looks_like_a_formula_stays_text_in_the_csv() {
+    let server = TestServer::with_demo().await;
+    let admin = server.login(logins::ADMIN.0, logins::ADMIN.1).await;
+    let branch = id_by_code(&server, &admin, "branches", "B03").await;
+    let village = id_by_code(&server, &admin, "villages", "530127104203").await;
+    let reach = id_by_code(&server, &admin, "reaches", "NLJ-03").await;
+    let formula = r#"=HYPERLINK("http://x")"#;
+    let (status, chief) = server
+        .post_json(
+            "/api/v1/chiefs",
+            Some(&admin),
+            &json!({"code": "HZ018", "name": formula, "level": "village", "village_id": village,
+                    "branch_id": branch, "appointed_on": "2026-01-01", "reach_ids": [reach]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{chief}");
+    for path in [
+        "/api/v1/reports/quarterly?quarter=2026-Q3&format=csv",
+        "/api/v1/reports/yearly?year=2026&format=csv",
+    ] {
+        let (status, _, _, csv) = get_bytes(&server, path, &admin).await;
+        assert_eq!(status, 200, "{path}");
+        let text = String::from_utf8(csv[3..].to_vec()).unwrap();
+        // One quoted cell '=HYPERLINK("http://x"), the quotes doubled.
+        let line = text
+            .lines()
+            .find(|l| l.contains("HYPERLINK"))
+            .unwrap_or_else(|| panic!("{path}: no line of the chief in {text}"));
+        assert!(
+            line.starts_with(r#""'=HYPERLINK(""http://x"")","#),
+            "{path}: {line}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -15,6 +15,8 @@ pub(crate) struct TrackBuilder {
     flags: Flags,
     seen: usize,
     untimed: usize,
+    /// Points of the file that are not positions (pause markers), skipped.
+    skipped: usize,
 }
 
 impl TrackBuilder {
@@ -29,7 +31,13 @@ impl TrackBuilder {
 
     /// The 1-based number the next point will have in error messages.
     pub fn next_point_no(&self) -> usize {
-        self.seen + 1
+        self.seen + self.skipped + 1
+    }
+
+    /// Passes over a point of the file that is not a position (a pause
+    /// marker): later points keep their numbers in the file.
+    pub fn skip_point(&mut self) {
+        self.skipped += 1;
     }
 
     /// Points seen so far, with or without time.

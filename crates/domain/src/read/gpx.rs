@@ -6,6 +6,15 @@
 //! see `build.rs`); a `<trk>` without points → `too_few_points`; no `<trk>` at
 //! all (routes, waypoints or an empty document) → `no_track`. Only `<ele>` and
 //! `<time>` that are direct children of `<trkpt>` are read.
+//!
+//! OpenTracks' legacy export (and MyTracks' before it) marks a pause and a
+//! resume with points at latitude 100 and 200, longitude 0: these exact
+//! points are segment breaks, not positions, and are left out, whatever the
+//! `creator` (an editor that re-saved the file keeps the markers but not
+//! the creator). Like a `<trkseg>` boundary they leave no trace in the
+//! track: the points on both sides are joined, so the distance across a
+//! pause is in the length and its time is a gap, as between segments. Any
+//! other latitude beyond ±90 is still `invalid_coordinates`.
 
 use super::ReadError;
 use super::build::{TrackBuilder, check_position, parse_f64, parse_number};
@@ -22,6 +31,8 @@ struct OpenPoint {
     lat: f64,
     ele: Option<f64>,
     stamp: Option<Stamp>,
+    /// An OpenTracks pause or resume marker, not a position.
+    pause_marker: bool,
 }
 
 /// Which child of the open `<trkpt>` the next text belongs to.
@@ -73,8 +84,10 @@ impl<'a> Handler<'a> for Gpx {
 
     fn close(&mut self, depth: usize) -> Result<(), ReadError> {
         self.field = None;
-        if let Some(p) = self.point.take_if(|p| p.depth == depth) {
-            self.builder.push(p.lon, p.lat, p.ele, p.stamp);
+        match self.point.take_if(|p| p.depth == depth) {
+            Some(p) if p.pause_marker => self.builder.skip_point(),
+            Some(p) => self.builder.push(p.lon, p.lat, p.ele, p.stamp),
+            None => {}
         }
         Ok(())
     }
@@ -98,7 +111,10 @@ fn open_point(e: &BytesStart<'_>, depth: usize, no: usize) -> Result<OpenPoint, 
     };
     let lat = lat.ok_or_else(|| missing("lat"))?;
     let lon = lon.ok_or_else(|| missing("lon"))?;
-    check_position(lon, lat, no)?;
+    let pause_marker = is_pause_marker(lon, lat);
+    if !pause_marker {
+        check_position(lon, lat, no)?;
+    }
     Ok(OpenPoint {
         depth,
         no,
@@ -106,7 +122,14 @@ fn open_point(e: &BytesStart<'_>, depth: usize, no: usize) -> Result<OpenPoint, 
         lat,
         ele: None,
         stamp: None,
+        pause_marker,
     })
+}
+
+/// OpenTracks' legacy pause (latitude 100) and resume (200) markers, both at
+/// longitude 0; exact values only, so a wrong position is still refused.
+fn is_pause_marker(lon: f64, lat: f64) -> bool {
+    lon == 0.0 && (lat == 100.0 || lat == 200.0)
 }
 
 /// An unreadable `<ele>` is dropped (elevation is informative only); an
@@ -227,6 +250,50 @@ mod tests {
         );
         let lons: Vec<f64> = read(&text).unwrap().points.iter().map(|p| p.lon).collect();
         assert_eq!(lons, [2.0, 3.0, 1.0]);
+    }
+
+    /// OpenTracks' legacy export of a walk with one pause: a pause marker
+    /// ends the first stretch, a resume marker starts the second.
+    fn open_tracks(marker_lon: &str, pause_lat: &str) -> String {
+        format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?>
+<gpx version="1.1" creator="OpenTracks" xmlns="http://www.topografix.com/GPX/1/1">
+<trk><name>巡河</name><trkseg>{}{}{}{}{}{}</trkseg></trk></gpx>"#,
+            pt("25.30", "103.10", "2026-01-05T08:00:00Z"),
+            pt("25.31", "103.10", "2026-01-05T08:10:00Z"),
+            pt(pause_lat, marker_lon, "2026-01-05T08:10:05Z"),
+            pt("200.0", marker_lon, "2026-01-05T08:20:00Z"),
+            pt("25.31", "103.11", "2026-01-05T08:20:05Z"),
+            pt("25.32", "103.11", "2026-01-05T08:30:00Z"),
+        )
+    }
+
+    #[test]
+    fn open_tracks_pause_markers_are_segment_breaks() {
+        let track = read(&open_tracks("0.0", "100.0")).unwrap();
+        // The same walk written as two <trkseg>s reads the same.
+        let two_segments = format!(
+            "<gpx><trk><trkseg>{}{}</trkseg><trkseg>{}{}</trkseg></trk></gpx>",
+            pt("25.30", "103.10", "2026-01-05T08:00:00Z"),
+            pt("25.31", "103.10", "2026-01-05T08:10:00Z"),
+            pt("25.31", "103.11", "2026-01-05T08:20:05Z"),
+            pt("25.32", "103.11", "2026-01-05T08:30:00Z"),
+        );
+        assert_eq!(track, read(&two_segments).unwrap());
+        assert_eq!(track.points.len(), 4);
+        assert!(track.points.iter().all(|p| p.lat < 26.0));
+        // The markers are recognised by value in any file, and other
+        // latitudes off the globe are still refused, naming the point.
+        let other_creator = open_tracks("0", "100").replace("OpenTracks", "GPSBabel");
+        assert_eq!(code(&other_creator), Ok(4));
+        for (lon, lat) in [("5.0", "100.0"), ("0.0", "95.0"), ("0.0", "100.5")] {
+            let err = read(&open_tracks(lon, lat)).unwrap_err();
+            assert_eq!(err.code(), "invalid_coordinates", "{lon} {lat}");
+            assert!(
+                err.to_string().starts_with("invalid coordinates: point 3:"),
+                "{err}"
+            );
+        }
     }
 
     #[test]

@@ -74,6 +74,13 @@ impl PlannedPatrol {
     pub fn ended_at(&self) -> DateTime<Utc> {
         self.points[self.points.len() - 1].2
     }
+
+    /// When its chief uploads it: twenty minutes after the walk (`now` at
+    /// the latest). A season loaded weeks later is so judged, and stored,
+    /// as uploaded in time, as the chiefs would have; not `late_upload`.
+    pub fn uploaded_at(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        (self.ended_at() + Duration::minutes(20)).min(now)
+    }
 }
 
 /// An exemption the office approved.
@@ -511,6 +518,7 @@ pub async fn load(pool: &PgPool, now: DateTime<Utc>) -> crate::Result<SeasonSumm
     let mut created = 0;
     for p in plan.patrols {
         let (chief_id, user_id) = chief(&p.chief)?;
+        let uploaded_at = p.uploaded_at(now);
         let upload = crate::patrols::Ingest {
             chief_id,
             uploaded_by: user_id.unwrap_or(admin),
@@ -520,7 +528,7 @@ pub async fn load(pool: &PgPool, now: DateTime<Utc>) -> crate::Result<SeasonSumm
             gcj02: false,
             notes: p.notes,
             idempotency_key: Some(&p.key),
-            now,
+            now: uploaded_at,
         };
         match crate::patrols::ingest(pool, upload).await {
             Ok(ingested) if ingested.created => created += 1,
@@ -629,7 +637,7 @@ mod tests {
                 })
                 .collect();
             let duplicate = (p.kind == Kind::Replay).then_some(1);
-            let a = assess(&track, &assigned, &rules, duplicate, now());
+            let a = assess(&track, &assigned, &rules, duplicate, p.uploaded_at(now()));
             let reasons: Vec<&str> = a.validity.reasons.iter().map(|r| r.code()).collect();
             let expected: &[&str] = match p.kind {
                 Kind::Walk => &[],
