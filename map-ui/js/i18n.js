@@ -285,10 +285,6 @@ const zh = {
   'assess.col.score': '得分',
   'assess.col.rank': '排名',
   'assess.col.meanScore': '平均得分',
-  // Why a patrol does not count: {value} is what was measured, {max} the town's limit.
-  'reason.too_long': '巡河从首点到末点共 {value} 小时，超过本镇上限 {max} 小时。一次巡河请单独记录、及时上传。',
-  'reason.time_gap': '轨迹中有 {value} 分钟没有记录位置，超过本镇允许的 {max} 分钟。一次巡河请连续记录，中途不要关闭定位。',
-  'reason.late_upload': '这次巡河在所属周结束 {value} 天后才上传，超过本镇规定的 {max} 天。请巡河后及时上传；逾期的记录请联系河长办核实。',
 };
 
 const en = {
@@ -572,9 +568,6 @@ const en = {
   'assess.col.score': 'Score',
   'assess.col.rank': 'Rank',
   'assess.col.meanScore': 'Mean score',
-  'reason.too_long': 'The patrol runs {value} hours from first to last point, more than this town\'s limit of {max} hours. Record each patrol on its own and upload it promptly.',
-  'reason.time_gap': 'The track has no position for {value} minutes, more than the {max} minutes this town allows. Keep recording throughout a patrol; do not switch off location.',
-  'reason.late_upload': 'This patrol was uploaded {value} days after the end of its week, later than the {max} days this town allows. Upload right after patrolling; ask the river-chief office to check a late record.',
 };
 
 const dictionaries = { zh, en };
