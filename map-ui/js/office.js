@@ -6,6 +6,7 @@ import { categoryName, t } from './i18n.js';
 import { authImg, errorText, ensureLogin, fill, h, notice, photoRefs, reloadOnUnauthorized, showUser, toast, wireHeader } from './ui.js';
 import { formatCst, formatCstDate, isoWeekOf, weekRange } from './time.js';
 import { ISSUE_STATUSES, asList } from './status.js';
+import { renderOfficeWeek, setupOfficeWeek } from './office-week.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -33,7 +34,7 @@ const state = {
 };
 
 reloadOnUnauthorized();
-wireHeader({ onLangChange: () => renderAll() });
+wireHeader({ onLangChange: () => { renderAll(); renderOfficeWeek(); } });
 main().catch((err) => notice($('office-notes'), t('common.error', { msg: errorText(err) }), 'error'));
 
 async function main() {
@@ -53,6 +54,7 @@ async function main() {
   setupExemptionForm();
   await Promise.all([loadIssues(), loadCompliance(), loadExemptions()]);
   renderAll();
+  await setupOfficeWeek(state.user);
   document.body.dataset.ready = 'true';
 }
 
