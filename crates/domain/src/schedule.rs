@@ -228,6 +228,16 @@ mod tests {
     }
 
     #[test]
+    fn the_patrol_rules_read_past_the_schedule() {
+        // Both live in the town's one rules object.
+        let rules = crate::validity::RuleSet::from_json(
+            r#"{"remind_at": null, "bulletin_at": "MON 09:00", "min_coverage": 0.6}"#,
+        )
+        .unwrap();
+        assert_eq!(rules.min_coverage.get(), 0.6);
+    }
+
+    #[test]
     fn bad_rules_are_refused() {
         for bad in ["FRI", "FRI 17", "XYZ 17:00", "FRI 17:60", ""] {
             assert!(WeeklyTime::parse(bad).is_err(), "{bad}");
