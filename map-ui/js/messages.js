@@ -81,6 +81,11 @@ export const ERRORS = {
     missing_track: '没有收到轨迹文件。请重新选择轨迹文件后上传。',
     format_not_supported: '这台服务器不能生成 PDF。请下载 XLSX 或 CSV。',
     no_such_endpoint: '服务器没有这项功能，可能版本较旧。请联系管理员。',
+    week_not_current: '只能催办本周尚未巡河的河长；已结束的周不能再催办。',
+    invalid_channel_kind: '渠道类型只能是企业微信群机器人、钉钉群机器人或 Webhook。',
+    invalid_channel_url: 'Webhook 地址须以 http:// 或 https:// 开头，请从群机器人设置中完整复制。',
+    invalid_channel_events: '请至少选择一项发送内容（催办或周通报）。',
+    invalid_schedule: '催办或通报时间的格式不对，应为“FRI 17:00”这样的星期和时间（北京时间），或留空表示不发送。',
   },
   en: {
     network: 'No network connection. Please try again later.',
@@ -139,6 +144,11 @@ export const ERRORS = {
     missing_track: 'No track file arrived. Choose the track file again and upload it.',
     format_not_supported: 'This server cannot make PDF files. Download the XLSX or CSV instead.',
     no_such_endpoint: 'The server does not have this function; it may be an older version. Tell the administrator.',
+    week_not_current: 'Only this week\'s chiefs who have not patrolled can be reminded; a week that is over cannot.',
+    invalid_channel_kind: 'The channel must be a WeCom group robot, a DingTalk group robot or a webhook.',
+    invalid_channel_url: 'The webhook address must start with http:// or https://: copy it whole from the robot\'s settings.',
+    invalid_channel_events: 'Choose at least one thing to send (reminders or bulletins).',
+    invalid_schedule: 'A reminder or bulletin time must look like “FRI 17:00” (China time), or be empty to turn it off.',
   },
 };
 

@@ -7,6 +7,7 @@ import { authImg, errorText, ensureLogin, fill, h, notice, photoRefs, reloadOnUn
 import { formatCst, formatCstDate, formatDuration, formatLength, isoWeekOf, shiftWeek, weekLabel, weekRange } from './time.js';
 import { reasonSentences } from './messages.js';
 import { ISSUE_STATUSES, asList } from './status.js';
+import { renderOfficeWeek, setupOfficeWeek } from './office-week.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -22,7 +23,7 @@ export const ACTIONS = {
   closed: [],
 };
 
-const TABS = ['issues', 'roster', 'exemptions', 'patrols'];
+const TABS = ['issues', 'roster', 'exemptions', 'patrols', 'week'];
 
 const state = {
   user: null,
@@ -36,7 +37,7 @@ const state = {
 };
 
 reloadOnUnauthorized();
-wireHeader({ onLangChange: () => renderAll() });
+wireHeader({ onLangChange: () => { renderAll(); renderOfficeWeek(); } });
 main().catch((err) => notice($('office-notes'), t('common.error', { msg: errorText(err) }), 'error'));
 
 async function main() {
@@ -57,6 +58,7 @@ async function main() {
   setupPatrols();
   await Promise.all([loadIssues(), loadCompliance(), loadExemptions(), loadPatrols(), loadRules()]);
   renderAll();
+  await setupOfficeWeek(state.user);
   document.body.dataset.ready = 'true';
 }
 

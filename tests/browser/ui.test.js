@@ -927,3 +927,40 @@ describe('login form', () => {
     await context.close();
   });
 });
+
+describe('office week /office', () => {
+  test('reminds every chief still pending this week from the office page; each gets an in-app notice', async () => {
+    const token = await apiToken(ADMIN);
+    const pending = (await apiGet('/api/v1/compliance/overdue', token)).body.chiefs;
+    const { context, page } = await newPage(browser, PHONE);
+    await page.goto(`${server.url}/office`);
+    await login(page, ...ADMIN);
+    await page.click('#tab-week');
+    await page.waitForSelector('#office-week:not([hidden])');
+    const rows = await page.$$eval('#pending-chiefs tbody tr[data-chief-id]', (trs) => trs.map((tr) => Number(tr.dataset.chiefId)));
+    assert.deepEqual(rows.sort(), pending.map((c) => c.chief_id).sort(), 'the page lists the server\'s pending chiefs');
+    if (pending.length) {
+      await page.click('#remind-all');
+      const said = await until(page, () => document.querySelector('#remind-message .notice')?.textContent);
+      assert.match(said, new RegExp(`已催办 ${pending.length} 名河长`));
+      assert.doesNotMatch(said, /[a-z]+_[a-z]+/, 'no raw codes');
+      // Each reminded chief has an in-app notice (GET /api/v1/notices, once
+      // the notices endpoints are merged; until then the e2e suite checks the rows).
+      const village = pending.find((c) => /^HZ0(0[1-9]|1[0-6])$/.test(c.code));
+      if (village) {
+        const chiefToken = await apiToken([village.code.toLowerCase(), 'demo-chief-2026']);
+        const notices = await apiGet('/api/v1/notices', chiefToken);
+        if (notices.status === 200) {
+          const list = asList(notices.body, 'notices');
+          assert.ok(list.some((n) => n.kind === 'reminder' && n.week === isoWeekOf()), JSON.stringify(list));
+        }
+      }
+    }
+    // The section fits a 360 px phone.
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 1, `no sideways scrolling at 360 px (${overflow})`);
+    assert.deepEqual(page.errors, []);
+    await shot(page, 'office-week');
+    await context.close();
+  });
+});

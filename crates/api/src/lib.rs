@@ -3,6 +3,7 @@
 //! Handlers are thin: parse, call domain/storage, respond.
 
 pub mod auth;
+pub mod channels;
 pub mod compliance;
 pub mod context;
 pub mod error;
@@ -14,6 +15,7 @@ pub mod limits;
 pub mod metrics;
 pub mod open311;
 pub mod ops;
+pub mod outbox;
 pub mod patrols;
 pub mod photos;
 pub mod reports;
@@ -54,6 +56,7 @@ pub use serve::{Serving, serve, tls_acceptor};
         (name = "operations", description = "运维 / operations"),
         (name = "compliance", description = "每周巡河达标、请假与统计 / weekly compliance, exemptions and figures"),
         (name = "issues", description = "问题上报与处置 / problems on the river and their dispatch"),
+        (name = "channels", description = "催办、通报与消息渠道 / reminders, bulletins and channels"),
         (name = "open311", description = "群众诉求 / public complaints, Open311 GeoReport v2 (no login)"),
     )
 )]
@@ -111,7 +114,17 @@ fn api_routes() -> OpenApiRouter<ApiContext> {
             exemptions::delete_exemption
         ))
         .routes(routes!(stats::get_stats))
+        .merge(channel_routes())
         .merge(issue_routes())
+}
+
+/// The office's week: channels, reminders, deliveries, the weekly bulletin.
+fn channel_routes() -> OpenApiRouter<ApiContext> {
+    OpenApiRouter::new()
+        .routes(routes!(channels::get_channels, channels::put_channels))
+        .routes(routes!(channels::remind))
+        .routes(routes!(channels::deliveries))
+        .routes(routes!(channels::weekly))
 }
 
 /// Issues and Open311. Reporting streams photos and limits each one (and

@@ -37,7 +37,11 @@ fn parse_quarter(s: &str) -> ApiResult<Quarter> {
     })
 }
 
-async fn town_for(ctx: &ApiContext, auth: &AuthUser, asked: Option<i64>) -> ApiResult<i64> {
+pub(crate) async fn town_for(
+    ctx: &ApiContext,
+    auth: &AuthUser,
+    asked: Option<i64>,
+) -> ApiResult<i64> {
     let scoped = crate::roster::RosterFilter {
         town_id: asked,
         ..Default::default()
@@ -357,13 +361,19 @@ async fn pdf(ctx: &ApiContext, report: Assessment) -> ApiResult<Vec<u8>> {
     tokio::task::spawn_blocking(move || to_pdf(&report, font.as_deref()))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?
-        .map_err(|e| match e {
-            report_pdf::PdfError::Typeset(detail) => ApiError::Internal(detail),
-            missing => ApiError::NotInstalled {
-                code: "pdf_font_missing",
-                message: missing.to_string(),
-            },
-        })
+        .map_err(pdf_error)
+}
+
+/// A typesetting failure is ours; a missing font is the installation's.
+#[cfg(feature = "pdf")]
+pub(crate) fn pdf_error(e: report_pdf::PdfError) -> ApiError {
+    match e {
+        report_pdf::PdfError::Typeset(detail) => ApiError::Internal(detail),
+        missing => ApiError::NotInstalled {
+            code: "pdf_font_missing",
+            message: missing.to_string(),
+        },
+    }
 }
 
 #[cfg(not(feature = "pdf"))]

@@ -2,6 +2,8 @@
 //! reaches, deciding validity, and the weekly rule. No I/O, no async, no
 //! database types: values in, values out.
 
+pub mod bulletin;
+pub mod channels;
 pub mod compliance;
 pub mod coverage;
 pub mod gcj02;
@@ -14,6 +16,7 @@ pub mod password;
 pub mod patrol;
 pub mod read;
 pub mod report;
+pub mod schedule;
 pub mod scoring;
 pub mod similarity;
 pub mod synth;

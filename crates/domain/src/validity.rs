@@ -109,11 +109,16 @@ impl RuleSet {
     /// Parses a (partial) override and checks it; missing fields take the
     /// defaults.
     pub fn from_json(json: &str) -> Result<Self, RuleSetError> {
-        let value: serde_json::Value =
+        let mut value: serde_json::Value =
             serde_json::from_str(json).map_err(|e| RuleSetError::Json(e.to_string()))?;
         // serde would also accept an array of the fields in order.
-        if !value.is_object() {
+        let Some(fields) = value.as_object_mut() else {
             return Err(RuleSetError::Json("expected a JSON object".into()));
+        };
+        // The office's schedule shares the town's rules object; it is
+        // checked by crate::schedule, not a patrol threshold.
+        for key in crate::schedule::SCHEDULE_KEYS {
+            fields.remove(key);
         }
         let rules: RuleSet =
             serde_json::from_value(value).map_err(|e| RuleSetError::Json(e.to_string()))?;

@@ -31,6 +31,9 @@ pub const FONT_PACKAGE: &str = "fonts-wqy-microhei";
 
 const TEMPLATE: &str = include_str!("report.typ");
 
+mod weekly;
+pub use weekly::render_weekly;
+
 /// Why no PDF came out.
 #[derive(Debug, thiserror::Error)]
 pub enum PdfError {
@@ -439,6 +442,15 @@ pub fn render_year(report: &YearlyReport, font: &[u8]) -> Result<Vec<u8>, PdfErr
 }
 
 fn typeset(font: &[u8], view: impl FnOnce(String) -> View) -> Result<Vec<u8>, PdfError> {
+    typeset_template(TEMPLATE, font, view)
+}
+
+/// Typesets `template` with the JSON of `view(font family)` as `sys.inputs.data`.
+fn typeset_template<V: Serialize>(
+    template: &'static str,
+    font: &[u8],
+    view: impl FnOnce(String) -> V,
+) -> Result<Vec<u8>, PdfError> {
     let fonts: Vec<Font> = Font::iter(Bytes::new(font.to_vec())).collect();
     let family = fonts
         .first()
@@ -449,7 +461,7 @@ fn typeset(font: &[u8], view: impl FnOnce(String) -> View) -> Result<Vec<u8>, Pd
     let data =
         serde_json::to_string(&view(family)).map_err(|e| PdfError::Typeset(e.to_string()))?;
     let engine = TypstEngine::builder()
-        .main_file(TEMPLATE)
+        .main_file(template)
         .fonts(fonts)
         .build();
     let mut inputs = Dict::new();

@@ -432,6 +432,14 @@ async fn serve(
     let serving = api::Serving::new(&config, tls);
     let server_pool = db.server_pool().await?;
     let app = api::router(api::ApiContext::new(server_pool.clone(), config));
+    // Reminders and bulletins: the scheduler decides, the worker sends;
+    // both keep their state in the database (safe with several servers).
+    let outbox = api::outbox::spawn_worker(server_pool.clone(), Default::default());
+    let scheduler = api::outbox::spawn_scheduler(
+        server_pool.clone(),
+        std::sync::Arc::new(api::outbox::SystemClock),
+        std::time::Duration::from_secs(60),
+    );
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
@@ -443,6 +451,8 @@ async fn serve(
     println!("riverchief is serving on {scheme}://{listen}/  (Ctrl-C to stop)");
     api::serve(listener, app, serving, shutdown_signal()).await;
     tracing::info!("shutting down");
+    outbox.abort();
+    scheduler.abort();
     server_pool.close().await;
     db.close().await
 }

@@ -3,6 +3,8 @@
 
 pub mod audit;
 pub mod auth;
+pub mod bulletin;
+pub mod channels;
 pub mod compliance;
 pub mod demo;
 pub mod embedded;
@@ -10,8 +12,10 @@ pub mod error;
 pub mod exemptions;
 pub mod import;
 pub mod issues;
+pub mod outbox;
 pub mod patrols;
 mod pool;
+pub mod reminders;
 pub mod reports;
 pub mod roster;
 pub mod rules;

@@ -33,6 +33,8 @@ pub async fn set(
     }
     let rules = RuleSet::from_json(&overrides.to_string())
         .map_err(|e| StoreError::invalid("rules", e.to_string()))?;
+    domain::schedule::Schedule::from_rules(overrides)
+        .map_err(|e| StoreError::invalid("rules", e.to_string()))?;
     let mut tx = pool.begin().await?;
     let done = sqlx::query("UPDATE towns SET rules = $2 WHERE id = $1")
         .bind(town_id)

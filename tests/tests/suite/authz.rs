@@ -330,6 +330,35 @@ fn operations(f: &Fixture) -> Vec<Operation> {
             "/api/v1/reports/yearly?year=2026".into(),
             Roles([200, 403, 403, 403, 200]),
         ),
+        // The office's week (issue #16): the town's admins; the bulletin
+        // also for assessors.
+        get(
+            "/api/v1/towns/{id}/channels",
+            format!("/api/v1/towns/{town}/channels"),
+            Roles([403, 403, 403, 403, 200]),
+        ),
+        op(
+            "PUT",
+            "/api/v1/towns/{id}/channels",
+            format!("/api/v1/towns/{town}/channels"),
+            Body::Json(json!({"channels": []})),
+            Roles([403, 403, 403, 403, 200]),
+        ),
+        post(
+            "/api/v1/reminders",
+            json!({}),
+            Roles([403, 403, 403, 403, 200]),
+        ),
+        get(
+            "/api/v1/deliveries",
+            "/api/v1/deliveries".into(),
+            Roles([403, 403, 403, 403, 200]),
+        ),
+        get(
+            "/api/v1/reports/weekly",
+            "/api/v1/reports/weekly".into(),
+            Roles([200, 403, 403, 403, 200]),
+        ),
         get(
             "/api/v1/reports/quarterly/chiefs/{id}",
             format!("/api/v1/reports/quarterly/chiefs/{chief}?{quarter}"),

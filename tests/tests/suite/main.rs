@@ -5,6 +5,7 @@
 mod authz;
 mod backup;
 mod binary;
+mod channels;
 mod compliance;
 mod demo;
 mod faults;

@@ -601,7 +601,7 @@ async fn the_pdf_has_every_chief_and_its_font_embedded() {
 
 /// `pdftotext -layout`: the PDF's text, lines as laid out.
 #[cfg(feature = "pdf")]
-fn pdf_text(pdf: &[u8]) -> String {
+pub(crate) fn pdf_text(pdf: &[u8]) -> String {
     pdf_tool("pdftotext", pdf, &["-layout"])
 }
 
