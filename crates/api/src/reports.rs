@@ -37,7 +37,11 @@ fn parse_quarter(s: &str) -> ApiResult<Quarter> {
     })
 }
 
-async fn town_for(ctx: &ApiContext, auth: &AuthUser, asked: Option<i64>) -> ApiResult<i64> {
+pub(crate) async fn town_for(
+    ctx: &ApiContext,
+    auth: &AuthUser,
+    asked: Option<i64>,
+) -> ApiResult<i64> {
     let scoped = crate::roster::RosterFilter {
         town_id: asked,
         ..Default::default()

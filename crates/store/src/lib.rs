@@ -10,6 +10,7 @@ pub mod error;
 pub mod exemptions;
 pub mod import;
 pub mod issues;
+pub mod notices;
 pub mod patrols;
 mod pool;
 pub mod reports;
