@@ -5,15 +5,16 @@
 import { api, apiOptional } from './api.js';
 import { CATEGORIES, categoryName, t } from './i18n.js';
 import { errorText, ensureLogin, fill, h, notice, reloadOnUnauthorized, showUser, toast, wireHeader } from './ui.js';
-import { formatCst, formatDuration, formatLength, isoWeekOf } from './time.js';
+import { formatCst, formatDuration, formatLength, isoWeekOf, shiftWeek, weekRange } from './time.js';
 import { asList } from './status.js';
 import { Recorder, testClock } from './recorder.js';
 import { Outbox } from './outbox.js';
 import * as store from './store.js';
 import { toJpeg } from './photo.js';
-import { DEFAULT_RULES, errorSentence, gpsReason, reasonSentences } from './messages.js';
+import { DEFAULT_RULES, errorSentence, gpsReason, noticeSentence, reasonSentences } from './messages.js';
 import { drawSketch, linesOf, uncoveredStretches } from './sketch.js';
 import { IssueOutbox } from './issue-outbox.js';
+import { trackType } from './trackfile.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -30,7 +31,7 @@ const state = {
 };
 
 reloadOnUnauthorized();
-wireHeader({ onLangChange: () => { renderOutbox(); loadStatus(); loadHistory(); renderRecording(); } });
+wireHeader({ onLangChange: () => { renderOutbox(); loadStatus(); loadHistory(); renderRecording(); renderNotices(); renderLeave(); } });
 $('test-clock').hidden = !testClock();
 // Opens with no signal (sw.js); where service workers are missing
 // (plain HTTP over the network) the page works online as before.
@@ -56,6 +57,7 @@ async function main() {
     $('recorder-card').replaceChildren(h('div.notice.notice-warn', t('chief.notChief')));
     $('file-card').hidden = true;
     $('history-card').hidden = true;
+    $('leave-card').hidden = true;
     $('week-status').hidden = true;
     document.body.dataset.ready = 'true';
     return;
@@ -70,7 +72,8 @@ async function main() {
   // A patrol landed: the week's status and the history have news.
   state.outbox.addEventListener('uploaded', () => { loadStatus(); loadHistory(); });
 
-  await Promise.all([loadMe(), loadStatus(), showUnfinished(), renderOutbox(), loadHistory()]);
+  setupLeaveForm();
+  await Promise.all([loadMe(), loadStatus(), showUnfinished(), renderOutbox(), loadHistory(), loadNotices(), loadLeave()]);
   state.outbox.kick(true);
   setInterval(tick, 1000);
   document.body.dataset.ready = 'true';
@@ -354,19 +357,11 @@ async function loadRules(townId) {
 
 // ---------------------------------------------------------------- files
 
-const TYPES = {
-  gpx: 'application/gpx+xml',
-  kml: 'application/vnd.google-earth.kml+xml',
-  geojson: 'application/geo+json',
-  json: 'application/geo+json',
-};
-
 function wireFileUpload() {
   $('track-file').addEventListener('change', async (ev) => {
     const file = ev.target.files[0];
     if (!file) return;
-    const ext = file.name.split('.').pop().toLowerCase();
-    const type = Object.values(TYPES).includes(file.type) ? file.type : TYPES[ext];
+    const type = trackType(file);
     fill($('file-message'));
     if (!type) {
       notice($('file-message'), t('chief.fileUnknown', { name: file.name }), 'error');
@@ -402,6 +397,92 @@ async function loadHistory() {
     fill(box, h('p.muted', err.unavailable ? t('common.unavailable', { what: 'GET /api/v1/patrols' }) : errorText(err)));
   }
 }
+
+// ---------------------------------------------------------------- notices
+
+// Unread notices (reminders, leave decisions) at the top of the page, each
+// with a button to mark it read.
+async function loadNotices() {
+  try {
+    state.notices = asList(await api('/api/v1/notices'), 'notices');
+  } catch (err) {
+    state.notices = [];
+    console.warn('notices', err);
+  }
+  renderNotices();
+}
+
+function renderNotices() {
+  const unread = (state.notices || []).filter((n) => !n.read);
+  $('notices-card').hidden = !unread.length;
+  fill($('notices'), unread.map((n) => h('div.notice.notice-info', { dataset: { noticeId: n.id, kind: n.kind } },
+    h('div', noticeSentence(n)),
+    h('div.status-line', h('small.muted', formatCst(n.created_at)),
+      h('button', { type: 'button', onclick: () => markRead(n.id) }, t('notice.markRead'))))));
+}
+
+async function markRead(id) {
+  try {
+    await api(`/api/v1/notices/${id}/read`, { method: 'POST' });
+  } catch (err) {
+    toast(errorText(err), 'error');
+  }
+  await loadNotices();
+}
+
+// ---------------------------------------------------------------- leave
+
+// The chief asks leave for themself; the office approves or rejects it.
+function setupLeaveForm() {
+  const next = weekRange(shiftWeek(isoWeekOf(), 1));
+  $('leave-from').value = next.from;
+  $('leave-to').value = next.to;
+  $('leave-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const msg = $('leave-message');
+    fill(msg);
+    const submit = $('leave-submit');
+    submit.disabled = true;
+    try {
+      await api('/api/v1/exemptions', {
+        method: 'POST',
+        body: { chief_id: state.user.chief_id, from: $('leave-from').value, to: $('leave-to').value, reason: $('leave-reason').value.trim() },
+      });
+      notice(msg, t('leave.sent'), 'ok');
+      $('leave-reason').value = '';
+      await loadLeave();
+    } catch (err) {
+      notice(msg, errorText(err), 'error');
+    } finally {
+      submit.disabled = false;
+    }
+  });
+}
+
+async function loadLeave() {
+  try {
+    state.leave = asList(await api(`/api/v1/exemptions?chief_id=${state.user.chief_id}`), 'exemptions');
+    state.leaveError = null;
+  } catch (err) {
+    state.leave = [];
+    state.leaveError = errorText(err);
+  }
+  renderLeave();
+}
+
+function renderLeave() {
+  const box = $('leave-list');
+  if (state.leaveError) return fill(box, h('p.muted', state.leaveError));
+  const list = [...(state.leave || [])].sort((a, b) => String(b.from).localeCompare(String(a.from)));
+  if (!list.length) return fill(box, h('p.muted', t('leave.none')));
+  fill(box, list.map((e) => h('div.history-item', { dataset: { exemptionId: e.id, status: e.status } },
+    h('div', h('strong', `${e.from} – ${e.to}`), ' ', h('span.muted', e.reason)),
+    h('div.status-line', h(`span.chip.${LEAVE_CHIPS[e.status] || 'unknown'}`, t(`leave.status.${e.status}`)),
+      e.decision_note ? h('span', t('notice.note', { note: e.decision_note })) : null))));
+}
+
+/** The chip colour of each leave status. */
+const LEAVE_CHIPS = { requested: 'pending', approved: 'exempt', rejected: 'missed' };
 
 // ---------------------------------------------------------------- issues
 

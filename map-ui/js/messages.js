@@ -82,6 +82,7 @@ export const ERRORS = {
     format_not_supported: '这台服务器不能生成 PDF。请下载 XLSX 或 CSV。',
     no_such_endpoint: '服务器没有这项功能，可能版本较旧。请联系管理员。',
     week_not_current: '只能催办本周尚未巡河的河长；已结束的周不能再催办。',
+    exemption_not_requested: '这条请假已经处理过了（已批准或未批准），不能再次审批。请刷新页面查看。',
     invalid_channel_kind: '渠道类型只能是企业微信群机器人、钉钉群机器人或 Webhook。',
     invalid_channel_url: 'Webhook 地址须以 http:// 或 https:// 开头，请从群机器人设置中完整复制。',
     invalid_channel_events: '请至少选择一项发送内容（催办或周通报）。',
@@ -145,6 +146,7 @@ export const ERRORS = {
     format_not_supported: 'This server cannot make PDF files. Download the XLSX or CSV instead.',
     no_such_endpoint: 'The server does not have this function; it may be an older version. Tell the administrator.',
     week_not_current: 'Only this week\'s chiefs who have not patrolled can be reminded; a week that is over cannot.',
+    exemption_not_requested: 'This leave request was already decided (approved or not); reload the page to see it.',
     invalid_channel_kind: 'The channel must be a WeCom group robot, a DingTalk group robot or a webhook.',
     invalid_channel_url: 'The webhook address must start with http:// or https://: copy it whole from the robot\'s settings.',
     invalid_channel_events: 'Choose at least one thing to send (reminders or bulletins).',
@@ -294,4 +296,13 @@ const GPS = {
 /** Why there is no position, from a GeolocationPositionError's `code`. */
 export function gpsReason(code) {
   return dict(GPS)[code] ?? dict(GPS)[0];
+}
+
+/** A notice in words: the page's sentence filled from `details`, else the server's (zh-CN) text. */
+export function noticeSentence(notice) {
+  const details = notice.details || {};
+  const key = `notice.${notice.kind}`;
+  const main = t(key, { ...details, week: notice.week || '' });
+  if (main === key || /\{\w+\}/.test(main)) return notice.text;
+  return details.note ? `${main}${t('notice.note', { note: details.note })}` : main;
 }

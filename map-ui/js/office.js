@@ -1,5 +1,7 @@
 // The town office (/office): the issue board with the lifecycle actions of
-// DESIGN.md, the roster with this week's status, and exemptions.
+// DESIGN.md, the roster with this week's status, exemptions with the
+// chiefs' leave requests to decide, and the bulk upload of track files
+// chiefs sent in.
 
 import { api } from './api.js';
 import { categoryName, t } from './i18n.js';
@@ -8,6 +10,7 @@ import { formatCst, formatCstDate, formatDuration, formatLength, isoWeekOf, shif
 import { reasonSentences } from './messages.js';
 import { ISSUE_STATUSES, asList } from './status.js';
 import { renderOfficeWeek, setupOfficeWeek } from './office-week.js';
+import { trackType } from './trackfile.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -23,7 +26,7 @@ export const ACTIONS = {
   closed: [],
 };
 
-const TABS = ['issues', 'roster', 'exemptions', 'patrols', 'week'];
+const TABS = ['issues', 'roster', 'exemptions', 'patrols', 'bulk', 'week'];
 
 const state = {
   user: null,
@@ -56,6 +59,7 @@ async function main() {
   state.reaches = new Map((reaches.features || []).map((f) => [f.properties?.id ?? f.id, f.properties]));
   setupExemptionForm();
   setupPatrols();
+  setupBulkUpload();
   await Promise.all([loadIssues(), loadCompliance(), loadExemptions(), loadPatrols(), loadRules()]);
   renderAll();
   await setupOfficeWeek(state.user);
@@ -76,6 +80,7 @@ function renderAll() {
   renderRoster();
   renderExemptions();
   renderPatrols();
+  renderBulk();
 }
 
 const chiefName = (id) => state.chiefs.find((c) => c.id === id)?.name;
@@ -227,12 +232,171 @@ function renderExemptions() {
     fill(table, h('tbody', h('tr', h('td.muted', state.exemptionsError))));
     return;
   }
+  renderLeaveRequests();
   const rows = [...(state.exemptions || [])].sort((a, b) => String(b.from).localeCompare(String(a.from)));
+  const admin = state.user.role === 'admin';
   fill(table,
-    h('thead', h('tr', ['name', 'from', 'to', 'reason', 'approver'].map((c) => h('th', t(`office.col.${c}`))))),
-    h('tbody', rows.length ? rows.map((e) => h('tr',
+    h('thead', h('tr', ['name', 'from', 'to', 'reason', 'approver', 'leaveStatus', 'note'].map((c) => h('th', t(`office.col.${c}`))), admin ? h('th') : null)),
+    h('tbody', rows.length ? rows.map((e) => h('tr', { dataset: { exemptionId: e.id, status: e.status || 'approved' } },
       h('td', chiefName(e.chief_id) || e.chief_id), h('td', e.from || formatCstDate(e.from_date)), h('td', e.to || e.to_date),
-      h('td', e.reason), h('td', e.approved_by_login || e.approver || e.approved_by || ''))) : h('tr', h('td.muted', { colspan: 5 }, t('office.exemption.empty')))));
+      h('td', e.reason), h('td', e.approved_by_login || e.approver || e.approved_by || ''),
+      h('td', t(`leave.status.${e.status || 'approved'}`)), h('td', e.decision_note || ''),
+      admin ? h('td', e.status === 'approved' ? h('button.danger', { type: 'button', dataset: { action: 'withdraw' }, onclick: () => withdraw(e) }, t('leave.withdraw')) : null) : null))
+      : h('tr', h('td.muted', { colspan: 7 }, t('office.exemption.empty')))));
+}
+
+// ---------------------------------------------------------------- leave requests
+
+// Chiefs' own leave requests wait here for the office: 批准 / 不批准 with a
+// note; the chief hears of the decision as a notice.
+function renderLeaveRequests() {
+  const pending = (state.exemptions || []).filter((e) => e.status === 'requested')
+    .sort((a, b) => String(a.from).localeCompare(String(b.from)));
+  const canDecide = state.user.role === 'admin';
+  fill($('leave-requests'), pending.length ? pending.map((e) => {
+    const note = h('input', { type: 'text', maxlength: 1000, placeholder: t('office.note'), 'aria-label': t('office.note') });
+    const decide = (action) => decideLeave(e, action, note.value.trim());
+    return h('div.leave-request', { dataset: { exemptionId: e.id } },
+      h('div', h('strong', chiefName(e.chief_id) || e.chief_name), ' ', `${e.from} – ${e.to}`, ' ', h('span.muted', e.reason)),
+      canDecide ? [note, h('div.actions',
+        h('button.primary', { type: 'button', dataset: { action: 'approve' }, onclick: () => decide('approve') }, t('leave.approve')),
+        h('button.danger', { type: 'button', dataset: { action: 'reject' }, onclick: () => decide('reject') }, t('leave.reject')))] : null);
+  }) : h('p.muted', t('leave.pendingNone')));
+}
+
+async function decideLeave(exemption, action, note) {
+  const name = chiefName(exemption.chief_id) || exemption.chief_name;
+  try {
+    await api(`/api/v1/exemptions/${exemption.id}/${action}`, { method: 'POST', body: note ? { note } : {} });
+    toast(t(action === 'approve' ? 'leave.approved' : 'leave.rejected', { name }), 'ok');
+  } catch (err) {
+    toast(errorText(err), 'error');
+  }
+  await loadExemptions();
+  renderExemptions();
+}
+
+async function withdraw(exemption) {
+  if (!confirm(t('leave.withdrawConfirm'))) return;
+  try {
+    await api(`/api/v1/exemptions/${exemption.id}`, { method: 'DELETE' });
+    toast(t('leave.withdrawn'), 'ok');
+  } catch (err) {
+    toast(errorText(err), 'error');
+  }
+  await loadExemptions();
+  renderExemptions();
+}
+
+// ---------------------------------------------------------------- bulk upload
+
+// Track files chiefs sent in (WeChat): each is matched to the chief whose
+// reach it covers best (POST /api/v1/patrols/match), the office confirms or
+// picks another chief, then the files are uploaded as those chiefs one
+// after another.
+const bulk = { items: [], uploading: false };
+
+function setupBulkUpload() {
+  // Only the office uploads for chiefs.
+  if (state.user.role !== 'admin') $('tab-bulk').hidden = true;
+  const drop = $('bulk-drop');
+  $('bulk-files').addEventListener('change', (ev) => {
+    addBulkFiles([...ev.target.files]);
+    ev.target.value = '';
+  });
+  drop.addEventListener('dragover', (ev) => { ev.preventDefault(); drop.classList.add('over'); });
+  drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+  drop.addEventListener('drop', (ev) => {
+    ev.preventDefault();
+    drop.classList.remove('over');
+    addBulkFiles([...(ev.dataTransfer?.files || [])]);
+  });
+  $('bulk-upload').addEventListener('click', () => uploadBulk());
+}
+
+const coordsQuery = () => ($('bulk-gcj02').checked ? 'coords=gcj02' : '');
+
+async function addBulkFiles(files) {
+  const added = files.map((file) => ({ file, type: trackType(file), state: 'matching', candidates: [], chiefId: null, result: null }));
+  bulk.items.push(...added);
+  renderBulk();
+  // One after another: the office's 30 files should not crowd the server.
+  for (const item of added) {
+    await matchBulkItem(item);
+    renderBulk();
+  }
+}
+
+async function matchBulkItem(item) {
+  if (!item.type) {
+    Object.assign(item, { state: 'unreadable', result: t('bulk.unknownType') });
+    return;
+  }
+  try {
+    const query = coordsQuery();
+    const answer = await api(`/api/v1/patrols/match${query ? `?${query}` : ''}`, { method: 'POST', body: item.file, headers: { 'Content-Type': item.type } });
+    item.candidates = answer?.candidates || [];
+    const best = item.candidates[0];
+    item.chiefId = best?.chief_id ?? null;
+    item.state = 'ready';
+    item.result = best
+      ? t('bulk.proposed', { name: best.name, pct: Math.round(best.coverage * 100) })
+      : t('bulk.noMatch');
+  } catch (err) {
+    Object.assign(item, { state: 'unreadable', result: errorText(err) });
+  }
+}
+
+function bulkChiefSelect(item) {
+  const offered = new Set(item.candidates.map((c) => c.chief_id));
+  const others = [...state.chiefs].filter((c) => !offered.has(c.id)).sort((a, b) => a.code.localeCompare(b.code));
+  return h('select', {
+    'aria-label': t('bulk.col.chief'),
+    disabled: item.state !== 'ready' || bulk.uploading,
+    onchange: (ev) => { item.chiefId = ev.target.value ? Number(ev.target.value) : null; renderBulkButton(); },
+  },
+  h('option', { value: '' }, t('bulk.pickChief')),
+  item.candidates.map((c) => h('option', { value: c.chief_id, selected: c.chief_id === item.chiefId }, t('bulk.candidate', { name: c.name, pct: Math.round(c.coverage * 100) }))),
+  others.map((c) => h('option', { value: c.id, selected: c.id === item.chiefId }, `${c.code} ${c.name}`)));
+}
+
+function renderBulk() {
+  if (!$('bulk-table')) return;
+  fill($('bulk-table'), bulk.items.length ? [
+    h('thead', h('tr', ['file', 'chief', 'result'].map((c) => h('th', t(`bulk.col.${c}`))))),
+    h('tbody', bulk.items.map((item, i) => h('tr', { dataset: { index: i, state: item.state, chiefId: item.chiefId ?? '' } },
+      h('td', item.file.name),
+      h('td', item.state === 'unreadable' ? '' : bulkChiefSelect(item)),
+      h('td', item.state === 'matching' ? t('bulk.matching') : item.result || '')))),
+  ] : []);
+  renderBulkButton();
+}
+
+function renderBulkButton() {
+  $('bulk-upload').disabled = bulk.uploading || !bulk.items.some((i) => i.state === 'ready' && i.chiefId);
+}
+
+async function uploadBulk() {
+  const queue = bulk.items.filter((i) => i.state === 'ready' && i.chiefId);
+  bulk.uploading = true;
+  renderBulk();
+  for (const [n, item] of queue.entries()) {
+    fill($('bulk-progress'), t('bulk.progress', { i: n + 1, n: queue.length }));
+    const query = [`chief_id=${item.chiefId}`, coordsQuery()].filter(Boolean).join('&');
+    try {
+      const patrol = await api(`/api/v1/patrols?${query}`, { method: 'POST', body: item.file, headers: { 'Content-Type': item.type } });
+      item.result = patrol.valid
+        ? t('bulk.valid')
+        : t('bulk.invalid', { reasons: reasonSentences(patrol, state.rules).join(' ') });
+      item.state = 'done';
+    } catch (err) {
+      Object.assign(item, { state: 'failed', result: errorText(err) });
+    }
+    renderBulk();
+  }
+  bulk.uploading = false;
+  fill($('bulk-progress'), t('bulk.done', { n: queue.filter((i) => i.state === 'done').length }));
+  renderBulk();
 }
 
 // ---------------------------------------------------------------- patrols

@@ -964,3 +964,115 @@ describe('office week /office', () => {
     await context.close();
   });
 });
+
+describe('leave requests and notices', () => {
+  const CHIEF_2 = ['hz002', 'demo-chief-2026'];
+  const REASON = '浏览器测试：住院治疗';
+  const NOTE = '同意，注意休息';
+
+  test('a chief asks leave on the phone, the office approves it, the chief reads the notice', async () => {
+    const admin = await apiToken(ADMIN);
+    const chief = await apiToken(CHIEF_2);
+
+    // The chief's phone: the leave form, next week by default.
+    const phone = await newPage(browser, PHONE);
+    await phone.page.goto(`${server.url}/chief`);
+    await login(phone.page, ...CHIEF_2);
+    await phone.page.fill('#leave-reason', REASON);
+    await phone.page.click('#leave-submit');
+    await phone.page.waitForSelector('#leave-message .notice-ok');
+    await phone.page.waitForSelector('#leave-list [data-status="requested"]');
+    assert.match(await phone.page.textContent('#leave-list'), /待审批/);
+    const requested = asList((await apiGet('/api/v1/exemptions?status=requested', admin)).body, 'exemptions')
+      .find((e) => e.reason === REASON);
+    assert.ok(requested, 'the server has the request');
+    assert.deepEqual([requested.from, requested.to], Object.values(weekRange(shiftWeek(isoWeekOf(Date.now()), 1))));
+
+    // The office approves it with a note.
+    const office = await newPage(browser, { viewport: { width: 1280, height: 800 } });
+    await office.page.goto(`${server.url}/office#exemptions`);
+    await login(office.page, ...ADMIN);
+    const row = office.page.locator(`#leave-requests [data-exemption-id="${requested.id}"]`);
+    assert.match(await row.textContent(), new RegExp(REASON));
+    await row.locator('input').fill(NOTE);
+    await row.locator('button[data-action="approve"]').click();
+    await office.page.waitForSelector(`#leave-requests [data-exemption-id="${requested.id}"]`, { state: 'detached' });
+    const approved = (await apiGet(`/api/v1/exemptions/${requested.id}`, admin)).body;
+    assert.equal(approved.status, 'approved');
+    assert.equal(approved.decision_note, NOTE);
+    // Approved ones can be withdrawn from the list.
+    assert.equal(await office.page.locator(`#exemptions tr[data-exemption-id="${requested.id}"] button[data-action="withdraw"]`).count(), 1);
+    await shot(office.page, 'office-leave');
+    assert.deepEqual(office.page.errors, []);
+    await office.context.close();
+
+    // The chief's page shows the decision at the top, in words, and marks it read.
+    await phone.page.reload();
+    await phone.page.waitForSelector('body[data-ready="true"]');
+    const notice = phone.page.locator('#notices [data-kind="leave_approved"]');
+    const text = await notice.textContent();
+    assert.match(text, /已批准/);
+    assert.match(text, new RegExp(NOTE));
+    assert.match(await phone.page.textContent('#leave-list'), /已批准/);
+    const overflow = await phone.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `no horizontal scrolling (${overflow} px too wide)`);
+    await shot(phone.page, 'chief-notice');
+    await notice.locator('button').click();
+    await phone.page.waitForSelector('#notices-card', { state: 'hidden' });
+    const notices = (await apiGet('/api/v1/notices', chief)).body;
+    assert.ok(notices.some((n) => n.kind === 'leave_approved' && n.read), JSON.stringify(notices));
+    assert.deepEqual(phone.page.errors, []);
+    await phone.context.close();
+  });
+});
+
+describe('office bulk upload', () => {
+  test('three files chosen at once are matched to the right chiefs and uploaded as them', async () => {
+    const token = await apiToken(ADMIN);
+    const reaches = (await apiGet('/api/v1/reaches', token)).body.features;
+    const chiefs = (await apiGet('/api/v1/chiefs', token)).body;
+    // Walks along three reaches other tests leave alone, a few hours ago,
+    // as GPX files without a content type (as WeChat hands them over).
+    const files = ['NLJ-06', 'NLJ-07', 'NLJ-08'].map((code, i) => {
+      const reach = reaches.find((f) => f.properties.code === code);
+      const reachId = reach.properties.id ?? reach.id;
+      const start = Date.now() - (4 + i) * 3600_000;
+      const points = walk(reach.geometry.coordinates.flat(), 25);
+      const gpx = `<?xml version="1.0" encoding="UTF-8"?>\n<gpx version="1.1" creator="test" xmlns="http://www.topografix.com/GPX/1/1"><trk><trkseg>${
+        points.map(([lon, lat], k) => `<trkpt lat="${lat.toFixed(6)}" lon="${lon.toFixed(6)}"><time>${new Date(start + k * 20_000).toISOString()}</time></trkpt>`).join('')}</trkseg></trk></gpx>`;
+      const chief = chiefs.find((c) => c.level === 'village' && (c.reach_ids || []).includes(reachId));
+      return { name: `六只脚-${code}.gpx`, gpx, chief, start };
+    });
+
+    const { context, page } = await newPage(browser, { viewport: { width: 1280, height: 800 } });
+    await page.goto(`${server.url}/office#bulk`);
+    await login(page, ...ADMIN);
+    await page.setInputFiles('#bulk-files', files.map((f) => ({ name: f.name, mimeType: '', buffer: Buffer.from(f.gpx) })));
+    await page.waitForFunction(() => document.querySelectorAll('#bulk-table tr[data-state="ready"]').length === 3, null, { timeout: 30_000 });
+    const proposed = await page.locator('#bulk-table tbody tr').evaluateAll((rows) => rows.map((r) => Number(r.dataset.chiefId)));
+    assert.deepEqual(proposed, files.map((f) => f.chief.id), 'each file proposes its reach\'s chief');
+    assert.match(await page.textContent('#bulk-table'), /覆盖 \d+%/);
+    await shot(page, 'office-bulk-matched');
+
+    // Watch the progress line while the files go up one after another.
+    await page.evaluate(() => {
+      window.progressSeen = [];
+      new MutationObserver(() => window.progressSeen.push(document.getElementById('bulk-progress').textContent))
+        .observe(document.getElementById('bulk-progress'), { childList: true, subtree: true, characterData: true });
+    });
+    await page.click('#bulk-upload');
+    await page.waitForFunction(() => document.querySelectorAll('#bulk-table tr[data-state="done"]').length === 3, null, { timeout: 60_000 });
+    const seen = await page.evaluate(() => window.progressSeen);
+    assert.ok(seen.includes('正在上传第 3 / 3 个'), JSON.stringify(seen));
+    assert.match(await page.textContent('#bulk-progress'), /已上传 3 个文件/);
+    const verdicts = await page.locator('#bulk-table tbody tr td:nth-child(3)').allTextContents();
+    assert.ok(verdicts.every((v) => /有效巡河|无效巡河：\S/.test(v)), JSON.stringify(verdicts));
+    for (const f of files) {
+      const patrols = asList((await apiGet(`/api/v1/patrols?chief_id=${f.chief.id}`, token)).body, 'patrols');
+      assert.ok(patrols.some((p) => Math.abs(Date.parse(p.started_at) - f.start) < 1000), `${f.name} is a patrol of ${f.chief.name}`);
+    }
+    await shot(page, 'office-bulk-uploaded');
+    assert.deepEqual(page.errors, []);
+    await context.close();
+  });
+});

@@ -339,6 +339,33 @@ impl From<store::patrols::IngestError> for ApiError {
     }
 }
 
+impl ApiError {
+    /// A JSON body serde could not read: malformed JSON is a 400, JSON of
+    /// the wrong shape a 422, as for the `ApiJson` extractor.
+    pub fn json_body(e: serde_json::Error) -> Self {
+        if e.is_data() {
+            Self::unprocessable("invalid_body", e.to_string())
+        } else {
+            Self::BadRequest {
+                code: "malformed_json",
+                message: e.to_string(),
+            }
+        }
+    }
+}
+
+impl From<store::exemptions::DecideError> for ApiError {
+    fn from(e: store::exemptions::DecideError) -> Self {
+        use store::exemptions::DecideError;
+        match e {
+            DecideError::Store(e) => e.into(),
+            e @ DecideError::NotRequested { .. } => {
+                Self::conflict("exemption_not_requested", e.to_string())
+            }
+        }
+    }
+}
+
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
         StoreError::from(e).into()

@@ -1,7 +1,9 @@
 //! Exemption endpoints 请假/免巡: the town office (admin) approves, lists and
-//! withdraws exemptions; the posting admin is the approver. Admins and
-//! assessors list their town's; a chief lists only their own (reasons may
-//! be personal, e.g. sick leave, so chiefs do not see each other's).
+//! withdraws exemptions; the posting admin is the approver. A chief asks
+//! leave for themself (`requested`), which the office approves or rejects.
+//! Admins and assessors list their town's; a chief lists only their own
+//! (reasons may be personal, e.g. sick leave, so chiefs do not see each
+//! other's).
 
 use axum::Json;
 use axum::extract::State;
@@ -9,12 +11,15 @@ use axum::http::StatusCode;
 use chrono::NaiveDate;
 use domain::compliance::DateRange;
 use serde::Deserialize;
-use store::exemptions::{Exemption, ExemptionFilter, NewExemption};
+use store::auth::Role;
+use store::exemptions::{
+    Decision, Exemption, ExemptionFilter, ExemptionStatus, NewExemption, PostedBy,
+};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::AuthUser;
 use crate::context::ApiContext;
-use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
+use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, Body};
 
 /// `{"chief_id", "from": "2026-07-13", "to": "2026-07-19", "reason"}`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -29,9 +34,11 @@ pub struct ExemptionRequest {
     pub reason: Option<String>,
 }
 
-/// Approve an exemption for a chief of your town (admin). Days are
-/// inclusive CST dates; a week is exempt when exemptions (merged, if they
-/// overlap) cover every day of it the chief is in office.
+/// Approve an exemption for a chief of your town (admin: `approved`), or
+/// ask leave for yourself (chief: `requested`, counted once the office
+/// approves it). Days are inclusive CST dates; a week is exempt when
+/// approved exemptions (merged, if they overlap) cover every day of it the
+/// chief is in office.
 #[utoipa::path(post, path = "/api/v1/exemptions", tag = "compliance",
     request_body = ExemptionRequest,
     responses((status = 201, body = Exemption), (status = 401), (status = 403), (status = 404), (status = 422)),
@@ -41,7 +48,7 @@ pub async fn create_exemption(
     auth: AuthUser,
     ApiJson(req): ApiJson<ExemptionRequest>,
 ) -> ApiResult<(StatusCode, Json<Exemption>)> {
-    auth.require_admin()?;
+    let posted_by = poster(&auth, req.chief_id)?;
     let reason = req.reason.unwrap_or_default();
     if reason.trim().is_empty() {
         return Err(ApiError::invalid_field(
@@ -57,13 +64,27 @@ pub async fn create_exemption(
         reason,
     };
     let exemption =
-        store::exemptions::create(&ctx.pool, &new, auth.town_scope(), auth.user.id).await?;
+        store::exemptions::create(&ctx.pool, &new, auth.town_scope(), posted_by).await?;
     tracing::info!(
         exemption_id = exemption.id,
         chief_id = exemption.chief_id,
-        "exemption approved"
+        status = %exemption.status,
+        "exemption posted"
     );
     Ok((StatusCode::CREATED, Json(exemption)))
+}
+
+/// Who may post an exemption for `chief_id`: the office for any chief of
+/// its town, a chief only for themself.
+fn poster(auth: &AuthUser, chief_id: i64) -> ApiResult<PostedBy> {
+    match auth.role() {
+        Role::Admin => Ok(PostedBy::Admin(auth.user.id)),
+        Role::Chief if auth.user.chief_id == Some(chief_id) => Ok(PostedBy::Chief(auth.user.id)),
+        Role::Chief => Err(ApiError::forbidden(
+            "a chief asks leave only for themself: chief_id is not you",
+        )),
+        Role::Assessor => Err(ApiError::forbidden("assessors cannot post exemptions")),
+    }
 }
 
 /// Filters of the exemption list.
@@ -75,6 +96,8 @@ pub struct ExemptionQuery {
     pub from: Option<NaiveDate>,
     /// Only exemptions with a day on or before this date.
     pub to: Option<NaiveDate>,
+    /// Only `requested`, `approved` or `rejected` ones.
+    pub status: Option<String>,
 }
 
 /// List exemptions: your town's (admin, assessor) or your own (chief).
@@ -106,11 +129,21 @@ pub async fn list_exemptions(
     } else {
         query.chief_id
     };
+    let status = query
+        .status
+        .as_deref()
+        .map(|name| {
+            ExemptionStatus::parse(name).ok_or_else(|| {
+                ApiError::invalid_field("status", "must be requested, approved or rejected")
+            })
+        })
+        .transpose()?;
     let filter = ExemptionFilter {
         town_id,
         chief_id,
         from: query.from,
         to: query.to,
+        status,
     };
     Ok(Json(store::exemptions::list(&ctx.pool, filter).await?))
 }
@@ -151,4 +184,102 @@ pub async fn delete_exemption(
         "exemption withdrawn"
     );
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `{"note"}`: the office's optional note on its decision (≤ 1,000 characters).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct DecisionRequest {
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// The decision's body: none (or blank) is no note.
+fn decision_body(bytes: &[u8]) -> ApiResult<DecisionRequest> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(DecisionRequest::default());
+    }
+    serde_json::from_slice(bytes).map_err(ApiError::json_body)
+}
+
+/// Most characters of a decision's note (DESIGN.md "Limits").
+const MAX_NOTE_CHARS: usize = 1000;
+
+/// The note trimmed, `None` when blank; 422 when too long or with control
+/// characters other than newline and tab.
+fn decision_note(note: Option<String>) -> ApiResult<Option<String>> {
+    let Some(note) = note else { return Ok(None) };
+    let note = note.trim();
+    if note.chars().count() > MAX_NOTE_CHARS {
+        return Err(ApiError::invalid_field(
+            "note",
+            format!("is longer than {MAX_NOTE_CHARS} characters"),
+        ));
+    }
+    if note
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return Err(ApiError::invalid_field(
+            "note",
+            "contains control characters",
+        ));
+    }
+    Ok((!note.is_empty()).then(|| note.to_owned()))
+}
+
+async fn decide(
+    ctx: &ApiContext,
+    auth: &AuthUser,
+    id: i64,
+    decision: Decision,
+    body: &[u8],
+) -> ApiResult<Json<Exemption>> {
+    auth.require_admin()?;
+    let note = decision_note(decision_body(body)?.note)?;
+    let decided = store::exemptions::decide(
+        &ctx.pool,
+        id,
+        auth.town_scope(),
+        auth.user.id,
+        decision,
+        note.as_deref(),
+    )
+    .await?;
+    tracing::info!(
+        exemption_id = id,
+        chief_id = decided.chief_id,
+        status = %decided.status,
+        "leave request decided"
+    );
+    Ok(Json(decided))
+}
+
+/// Approve a chief's leave request (admin of its town): it counts from now
+/// on, and the chief gets a `leave_approved` notice. 409 unless `requested`.
+#[utoipa::path(post, path = "/api/v1/exemptions/{id}/approve", tag = "compliance",
+    params(("id" = i64, Path)), request_body = DecisionRequest,
+    responses((status = 200, body = Exemption), (status = 401), (status = 403), (status = 404), (status = 409), (status = 422)),
+    security(("bearer" = [])))]
+pub async fn approve_exemption(
+    State(ctx): State<ApiContext>,
+    auth: AuthUser,
+    ApiPath(id): ApiPath<i64>,
+    Body(body): Body,
+) -> ApiResult<Json<Exemption>> {
+    decide(&ctx, &auth, id, Decision::Approve, &body).await
+}
+
+/// Reject a chief's leave request (admin of its town): it never counts, and
+/// the chief gets a `leave_rejected` notice. 409 unless `requested`.
+#[utoipa::path(post, path = "/api/v1/exemptions/{id}/reject", tag = "compliance",
+    params(("id" = i64, Path)), request_body = DecisionRequest,
+    responses((status = 200, body = Exemption), (status = 401), (status = 403), (status = 404), (status = 409), (status = 422)),
+    security(("bearer" = [])))]
+pub async fn reject_exemption(
+    State(ctx): State<ApiContext>,
+    auth: AuthUser,
+    ApiPath(id): ApiPath<i64>,
+    Body(body): Body,
+) -> ApiResult<Json<Exemption>> {
+    decide(&ctx, &auth, id, Decision::Reject, &body).await
 }

@@ -386,16 +386,7 @@ async fn draft_from_json(ctx: &ApiContext, req: Request) -> ApiResult<Draft> {
     let bytes = axum::body::to_bytes(req.into_body(), ctx.config.max_json_bytes)
         .await
         .map_err(|_| ApiError::PayloadTooLarge("the JSON body is too large".into()))?;
-    let body: NewIssueRequest = serde_json::from_slice(&bytes).map_err(|e| {
-        if e.is_data() {
-            ApiError::unprocessable("invalid_body", e.to_string())
-        } else {
-            ApiError::BadRequest {
-                code: "malformed_json",
-                message: e.to_string(),
-            }
-        }
-    })?;
+    let body: NewIssueRequest = serde_json::from_slice(&bytes).map_err(ApiError::json_body)?;
     Ok(Draft {
         location: body
             .location

@@ -13,6 +13,7 @@ pub mod import;
 pub mod issues;
 pub mod limits;
 pub mod metrics;
+pub mod notices;
 pub mod open311;
 pub mod ops;
 pub mod outbox;
@@ -113,6 +114,11 @@ fn api_routes() -> OpenApiRouter<ApiContext> {
             exemptions::get_exemption,
             exemptions::delete_exemption
         ))
+        .routes(routes!(exemptions::approve_exemption))
+        .routes(routes!(exemptions::reject_exemption))
+        .routes(routes!(notices::list_notices))
+        .routes(routes!(notices::mark_notice_read))
+        .routes(routes!(patrols::match_track))
         .routes(routes!(stats::get_stats))
         .merge(channel_routes())
         .merge(issue_routes())

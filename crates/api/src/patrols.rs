@@ -188,6 +188,18 @@ async fn upload_chief_id(ctx: &ApiContext, auth: &AuthUser, asked: Option<i64>) 
     }
 }
 
+/// Whether `?coords=` says GCJ-02 (default WGS-84).
+fn is_gcj02(coords: Option<&str>) -> ApiResult<bool> {
+    match coords {
+        None | Some("wgs84") => Ok(false),
+        Some("gcj02") => Ok(true),
+        Some(other) => Err(ApiError::invalid_field(
+            "coords",
+            format!("must be wgs84 or gcj02, not {other:?}"),
+        )),
+    }
+}
+
 /// Upload a patrol track (GPX, KML or GeoJSON; gzip accepted).
 #[utoipa::path(post, path = "/api/v1/patrols", tag = "patrols",
     params(UploadQuery, ("Idempotency-Key" = Option<String>, Header, description = "retries with the same key return the same patrol")),
@@ -205,16 +217,7 @@ pub async fn upload(
     request: Request,
 ) -> ApiResult<Response> {
     let chief_id = upload_chief_id(&ctx, &auth, query.chief_id).await?;
-    let gcj02 = match query.coords.as_deref() {
-        None | Some("wgs84") => false,
-        Some("gcj02") => true,
-        Some(other) => {
-            return Err(ApiError::invalid_field(
-                "coords",
-                format!("must be wgs84 or gcj02, not {other:?}"),
-            ));
-        }
-    };
+    let gcj02 = is_gcj02(query.coords.as_deref())?;
     let idempotency_key = headers
         .get("idempotency-key")
         .map(|v| v.to_str().map(str::to_owned))
@@ -256,6 +259,49 @@ pub async fn upload(
         StatusCode::OK
     };
     Ok((status, Json(detail)).into_response())
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct MatchQuery {
+    /// `gcj02` for tracks from Chinese map apps; default `wgs84`.
+    pub coords: Option<String>,
+    /// The town whose chiefs are candidates (admins of every town).
+    pub town_id: Option<i64>,
+}
+
+/// `{"candidates": [...]}`, best first.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct MatchAnswer {
+    pub candidates: Vec<store::patrols::MatchCandidate>,
+}
+
+/// Whose track is this? For the office's bulk upload of files chiefs sent
+/// in (admin): the body is a track file exactly as for upload (same
+/// content types, limits and errors); answers the town's chiefs with
+/// reaches assigned on the track's day (CST) that it covers, best first,
+/// with the coverage an upload would compute. Nothing is stored.
+#[utoipa::path(post, path = "/api/v1/patrols/match", tag = "patrols",
+    params(MatchQuery),
+    request_body(content = String, description = "the track file, as for POST /api/v1/patrols",
+        content_type = "application/gpx+xml"),
+    responses((status = 200, body = MatchAnswer), (status = 401), (status = 403), (status = 413),
+        (status = 415), (status = 422)),
+    security(("bearer" = [])))]
+pub async fn match_track(
+    State(ctx): State<ApiContext>,
+    auth: AuthUser,
+    ApiQuery(query): ApiQuery<MatchQuery>,
+    headers: HeaderMap,
+    request: Request,
+) -> ApiResult<Json<MatchAnswer>> {
+    auth.require_admin()?;
+    let town_id = crate::reports::town_for(&ctx, &auth, query.town_id).await?;
+    let gcj02 = is_gcj02(query.coords.as_deref())?;
+    let upload = read_upload(&ctx, &headers, request).await?;
+    let candidates =
+        store::patrols::match_chiefs(&ctx.pool, town_id, upload.format, upload.bytes, gcj02)
+            .await?;
+    Ok(Json(MatchAnswer { candidates }))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

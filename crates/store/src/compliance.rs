@@ -371,7 +371,7 @@ fn exemptions_query(scope: Scope, first: usize) -> String {
     format!(
         "SELECT e.chief_id, e.from_date, e.to_date
          FROM exemptions e
-         WHERE e.to_date >= $1 AND e.from_date <= $2 AND {}",
+         WHERE e.to_date >= $1 AND e.from_date <= $2 AND e.status = 'approved' AND {}",
         scope.own_columns_clause("e", first)
     )
 }
@@ -505,7 +505,8 @@ pub fn quarter_queries(scope: Scope) -> Vec<(&'static str, String)> {
                 format!(
                     "SELECT e.chief_id, e.from_date, e.to_date
                      FROM exemptions e
-                     WHERE e.to_date >= $2 AND e.from_date <= $3 AND {}",
+                     WHERE e.to_date >= $2 AND e.from_date <= $3 AND e.status = 'approved'
+                       AND {}",
                     scope.own_columns_clause("e", 4)
                 ),
             ),
@@ -526,6 +527,7 @@ pub fn quarter_queries(scope: Scope) -> Vec<(&'static str, String)> {
                             array_agg(e.to_date) AS exemptions_to
                      FROM exemptions e
                      WHERE e.chief_id = c.id AND e.to_date >= $2 AND e.from_date <= $3
+                       AND e.status = 'approved'
                  ) ex ON true
                  WHERE {}",
                 scope.where_clause(4)

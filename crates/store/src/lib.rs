@@ -13,6 +13,7 @@ pub mod exemptions;
 pub mod import;
 pub mod issues;
 pub mod outbox;
+pub mod notices;
 pub mod patrols;
 mod pool;
 pub mod reminders;

@@ -930,10 +930,7 @@ pub async fn ingest(pool: &PgPool, upload: Ingest<'_>) -> Result<Ingested, Inges
     let rules = domain::validity::RuleSet::from_json(&chief.rules.to_string()).unwrap_or_default();
     let (format, gcj02, gzip) = (upload.format, upload.gcj02, upload.gzip);
     let (track, bytes, probe) = blocking(move || {
-        let mut track = domain::read::read_track(format, &upload.bytes)?;
-        if gcj02 {
-            domain::gcj02::track_gcj02_to_wgs84(&mut track);
-        }
+        let track = read_wgs84(format, &upload.bytes, gcj02)?;
         let probe = Arc::new(DuplicateProbe::new(&track));
         Ok((track, upload.bytes, probe))
     })
@@ -988,6 +985,119 @@ pub async fn ingest(pool: &PgPool, upload: Ingest<'_>) -> Result<Ingested, Inges
         }),
         Stored::Existing(id) => Ok(Ingested::earlier(pool, id).await?),
     }
+}
+
+/// Reads a track file, with GCJ-02 coordinates (Chinese map apps) turned
+/// into WGS-84 when `gcj02`.
+fn read_wgs84(
+    format: domain::read::TrackFormat,
+    bytes: &[u8],
+    gcj02: bool,
+) -> Result<Track, domain::read::ReadError> {
+    let mut track = domain::read::read_track(format, bytes)?;
+    if gcj02 {
+        domain::gcj02::track_gcj02_to_wgs84(&mut track);
+    }
+    Ok(track)
+}
+
+/// A chief an unnamed track file may belong to: their reach it covers best.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MatchCandidate {
+    pub chief_id: i64,
+    pub name: String,
+    pub reach_id: i64,
+    /// Share of the reach's length within the town's buffer of the track, 0..=1.
+    pub coverage: f64,
+}
+
+/// The chiefs of `town_id` a track file may belong to, best first, for the
+/// office's bulk upload of files chiefs sent in: the file read as an upload
+/// reads it (same errors), then coverage as an upload computes it of every
+/// reach assigned on the track's CST day to a chief in office that day.
+/// Nothing is stored.
+pub async fn match_chiefs(
+    pool: &PgPool,
+    town_id: i64,
+    format: domain::read::TrackFormat,
+    bytes: Vec<u8>,
+    gcj02: bool,
+) -> Result<Vec<MatchCandidate>, IngestError> {
+    let track = blocking(move || Ok(read_wgs84(format, &bytes, gcj02)?)).await?;
+    let started_at = track
+        .started_at()
+        .ok_or(domain::read::ReadError::TooFewPoints)?;
+    let day = domain::time::cst_date(started_at);
+    let ((_, rules), reaches) = tokio::try_join!(
+        crate::rules::get(pool, town_id),
+        town_assigned_reaches(pool, town_id, day),
+    )?;
+    blocking(move || {
+        let chief_reaches: Vec<domain::patrol::ChiefReach> = reaches
+            .iter()
+            .map(|r| domain::patrol::ChiefReach {
+                chief_id: r.chief_id,
+                reach: domain::patrol::AssignedReach {
+                    reach_id: r.reach_id,
+                    geometry: &r.geometry,
+                },
+            })
+            .collect();
+        let ranked = domain::patrol::rank_chiefs(&track, &chief_reaches, rules.buffer_m);
+        Ok(ranked
+            .into_iter()
+            .map(|m| MatchCandidate {
+                chief_id: m.chief_id,
+                name: reaches
+                    .iter()
+                    .find(|r| r.chief_id == m.chief_id)
+                    .map(|r| r.chief_name.clone())
+                    .unwrap_or_default(),
+                reach_id: m.reach_id,
+                coverage: m.coverage,
+            })
+            .collect())
+    })
+    .await
+}
+
+/// A reach assigned to a chief of the town on some day.
+struct TownAssignment {
+    chief_id: i64,
+    chief_name: String,
+    reach_id: i64,
+    geometry: MultiLineString<f64>,
+}
+
+/// The reaches assigned on `day` (CST) to the chiefs of `town_id` in office
+/// that day, as [`assigned_reaches`] reads one chief's (explicit
+/// assignments only: a town chief without any would match every track).
+async fn town_assigned_reaches(
+    pool: &PgPool,
+    town_id: i64,
+    day: NaiveDate,
+) -> crate::Result<Vec<TownAssignment>> {
+    let rows: Vec<(i64, String, i64, Vec<u8>)> = sqlx::query_as(
+        "SELECT c.id, c.name, r.id, ST_AsBinary(r.geom)
+         FROM assignments a JOIN chiefs c ON c.id = a.chief_id JOIN reaches r ON r.id = a.reach_id
+         WHERE a.town_id = $1 AND a.from_date <= $2 AND (a.to_date IS NULL OR a.to_date >= $2)
+           AND c.appointed_on <= $2 AND (c.left_on IS NULL OR c.left_on >= $2)
+         ORDER BY c.id, r.id",
+    )
+    .bind(town_id)
+    .bind(day)
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter()
+        .map(|(chief_id, chief_name, reach_id, wkb)| {
+            Ok(TownAssignment {
+                chief_id,
+                chief_name,
+                reach_id,
+                geometry: multi_line_string(&wkb)?,
+            })
+        })
+        .collect()
 }
 
 /// An ingested upload: the patrol, and whether it was created now (`false`:

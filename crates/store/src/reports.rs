@@ -100,7 +100,7 @@ pub async fn quarterly(
     let mut exemptions: HashMap<i64, Vec<DateRange>> = HashMap::new();
     let rows: Vec<(i64, NaiveDate, NaiveDate)> = sqlx::query_as(
         "SELECT chief_id, from_date, to_date FROM exemptions \
-          WHERE town_id = $1 AND from_date <= $3 AND to_date >= $2",
+          WHERE town_id = $1 AND from_date <= $3 AND to_date >= $2 AND status = 'approved'",
     )
     .bind(town_id)
     .bind(first)
@@ -332,7 +332,8 @@ pub async fn chief_quarter(
     let tenure = tenure(appointed_on, left_on)?;
     let exemptions = sqlx::query_as::<_, (NaiveDate, NaiveDate)>(
         "SELECT from_date, to_date FROM exemptions \
-          WHERE chief_id = $1 AND from_date <= $3 AND to_date >= $2 ORDER BY from_date",
+          WHERE chief_id = $1 AND from_date <= $3 AND to_date >= $2 AND status = 'approved' \
+          ORDER BY from_date",
     )
     .bind(chief_id)
     .bind(first)

@@ -167,6 +167,7 @@ pub async fn reach_statuses(
            AND r.geom && ST_Transform(ST_TileEnvelope($4::int, $5::int, $6::int), 4326)
          LEFT JOIN chief_weeks cw ON cw.chief_id = c.id AND cw.week_start = $2
          LEFT JOIN exemptions e ON e.chief_id = c.id AND e.from_date <= $3 AND e.to_date >= $2
+           AND e.status = 'approved'
          WHERE a.from_date <= $3 AND (a.to_date IS NULL OR a.to_date >= $2)
            AND ($1::bigint IS NULL OR a.town_id = $1)
          GROUP BY a.reach_id, c.id, c.name, c.appointed_on, c.left_on
@@ -215,7 +216,7 @@ pub async fn version(pool: &PgPool, town_id: Option<i64>, week: IsoWeek) -> crat
               FROM patrols WHERE week_start = $2 AND ($1::bigint IS NULL OR town_id = $1)),
            (SELECT concat(count(*), '/', max(updated_at))
               FROM issues WHERE ($1::bigint IS NULL OR town_id = $1)),
-           (SELECT concat(count(*), '/', max(id), '/', max(created_at))
+           (SELECT concat(count(*), '/', max(id), '/', max(created_at), '/', max(decided_at))
               FROM exemptions WHERE ($1::bigint IS NULL OR town_id = $1)),
            (SELECT md5(string_agg(concat(id, chief_id, reach_id, from_date, to_date), ',' ORDER BY id))
               FROM assignments WHERE ($1::bigint IS NULL OR town_id = $1)),

@@ -103,7 +103,10 @@ async fn exempt(pool: &PgPool, chief: i64, from: NaiveDate, to: NaiveDate, by: i
         range: DateRange::new(from, to).unwrap(),
         reason: "外出培训".into(),
     };
-    exemptions::create(pool, &new, None, by).await.unwrap().id
+    exemptions::create(pool, &new, None, exemptions::PostedBy::Admin(by))
+        .await
+        .unwrap()
+        .id
 }
 
 /// Status and valid patrols of each chief for a week, in chief order.

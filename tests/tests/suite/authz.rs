@@ -53,6 +53,10 @@ struct Fixture {
     issue: i64,
     photo: i64,
     exemption: i64,
+    /// Leave requests of HZ001 still to decide: one to approve, one to reject.
+    leave: [i64; 2],
+    /// A notice of HZ001.
+    notice: i64,
 }
 
 async fn fixture(server: &TestServer, admin: &str, chief: &str) -> Fixture {
@@ -99,7 +103,30 @@ async fn fixture(server: &TestServer, admin: &str, chief: &str) -> Fixture {
         .post_json("/api/v1/exemptions", Some(admin), &exemption)
         .await;
     assert_eq!(status, 201, "{exemption}");
+    let mut leave = [0; 2];
+    for (id, from) in leave.iter_mut().zip(["2026-08-10", "2026-08-17"]) {
+        let request = json!({"chief_id": chief_id, "from": from, "to": from, "reason": "事假"});
+        let (status, request) = server
+            .post_json("/api/v1/exemptions", Some(chief), &request)
+            .await;
+        assert_eq!(status, 201, "{request}");
+        *id = request["id"].as_i64().unwrap();
+    }
+    let mut conn = server.db.pool().acquire().await.unwrap();
+    let notice = store::notices::create(
+        &mut conn,
+        town,
+        chief_id,
+        "reminder",
+        None,
+        json!({}),
+        "本周尚未巡河。",
+    )
+    .await
+    .unwrap();
     Fixture {
+        leave,
+        notice,
         town,
         chief: chief_id,
         reach: reach_id("NLJ-01"),
@@ -254,6 +281,13 @@ fn operations(f: &Fixture) -> Vec<Operation> {
             // duplicate, stored all the same); an admin must name the chief.
             Roles([403, 201, 201, 201, 422]),
         ),
+        op(
+            "POST",
+            "/api/v1/patrols/match",
+            "/api/v1/patrols/match".into(),
+            Body::Gpx(walk_gpx(6)),
+            Roles([403, 403, 403, 403, 200]),
+        ),
         get(
             "/api/v1/patrols/{id}",
             format!("/api/v1/patrols/{patrol}"),
@@ -298,10 +332,34 @@ fn operations(f: &Fixture) -> Vec<Operation> {
             "/api/v1/exemptions".into(),
             Roles([200; 5]),
         ),
+        // A chief asks leave for themself (HZ001 here); the office for anyone.
         post(
             "/api/v1/exemptions",
             json!({"chief_id": chief, "from": "2026-08-03", "to": "2026-08-09", "reason": "病假"}),
-            Roles([403, 403, 403, 403, 201]),
+            Roles([403, 201, 403, 403, 201]),
+        ),
+        op(
+            "POST",
+            "/api/v1/exemptions/{id}/approve",
+            format!("/api/v1/exemptions/{}/approve", f.leave[0]),
+            Body::Json(json!({"note": "同意"})),
+            Roles([403, 403, 403, 403, 200]),
+        ),
+        op(
+            "POST",
+            "/api/v1/exemptions/{id}/reject",
+            format!("/api/v1/exemptions/{}/reject", f.leave[1]),
+            Body::Json(json!({})),
+            Roles([403, 403, 403, 403, 200]),
+        ),
+        get("/api/v1/notices", "/api/v1/notices".into(), Roles([200; 5])),
+        // Only HZ001's own; everyone else is told it does not exist.
+        op(
+            "POST",
+            "/api/v1/notices/{id}/read",
+            format!("/api/v1/notices/{}/read", f.notice),
+            Body::None,
+            Roles([404, 200, 404, 404, 404]),
         ),
         get(
             "/api/v1/exemptions/{id}",

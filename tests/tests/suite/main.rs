@@ -12,6 +12,8 @@ mod faults;
 mod foundation;
 mod hardening;
 mod issues;
+mod leave;
+mod matching;
 mod open311;
 mod patrols;
 mod reports;

@@ -497,7 +497,8 @@ pub async fn load(pool: &PgPool, now: DateTime<Utc>) -> crate::Result<SeasonSumm
         let (chief_id, _) = chief(e.chief)?;
         let exists: bool = sqlx::query_scalar(
             "SELECT EXISTS (SELECT 1 FROM exemptions
-                            WHERE chief_id = $1 AND from_date = $2 AND to_date = $3)",
+                            WHERE chief_id = $1 AND from_date = $2 AND to_date = $3
+                              AND status = 'approved')",
         )
         .bind(chief_id)
         .bind(e.range.from())
@@ -510,7 +511,13 @@ pub async fn load(pool: &PgPool, now: DateTime<Utc>) -> crate::Result<SeasonSumm
                 range: e.range,
                 reason: e.reason.into(),
             };
-            crate::exemptions::create(pool, &new, Some(town_id), admin).await?;
+            crate::exemptions::create(
+                pool,
+                &new,
+                Some(town_id),
+                crate::exemptions::PostedBy::Admin(admin),
+            )
+            .await?;
             exemptions_created += 1;
         }
     }
