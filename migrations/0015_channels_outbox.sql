@@ -2,21 +2,6 @@
 -- group robots, webhooks), the outbox of messages to them, and the record
 -- of scheduled runs that makes each run once per town and week.
 
--- The shared in-app notices (owned by 0014_notices_and_leave.sql; repeated
--- here with IF NOT EXISTS until both are merged).
-CREATE TABLE IF NOT EXISTS notices (
-    id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    town_id     bigint NOT NULL REFERENCES towns (id),
-    chief_id    bigint NOT NULL REFERENCES chiefs (id),
-    kind        text NOT NULL,          -- 'reminder' | 'leave_approved' | 'leave_rejected' | 'assignment'
-    week        text,                   -- ISO week such as '2026-W48' when the notice is about a week
-    details     jsonb NOT NULL DEFAULT '{}'::jsonb,  -- numbers and names the page fills into its sentence
-    text        text NOT NULL,          -- the zh-CN sentence, for channels and as a fallback
-    created_at  timestamptz NOT NULL DEFAULT now(),
-    read_at     timestamptz
-);
-CREATE INDEX IF NOT EXISTS notices_chief_idx ON notices (chief_id, created_at DESC);
-
 CREATE TABLE channels (
     id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     town_id     bigint NOT NULL REFERENCES towns (id),

@@ -79,24 +79,22 @@ async fn pending_chiefs(
         .collect())
 }
 
-/// The in-app notice of a reminder (the shared `notices` table; the
-/// notices endpoints belong to another module).
+/// The in-app notice of a reminder.
 async fn insert_notice(
     conn: &mut PgConnection,
     town_id: i64,
     chief_id: i64,
     week: &str,
 ) -> crate::Result<()> {
-    sqlx::query(
-        "INSERT INTO notices (town_id, chief_id, kind, week, details, text)
-         VALUES ($1, $2, 'reminder', $3, $4, $5)",
+    crate::notices::create(
+        conn,
+        town_id,
+        chief_id,
+        "reminder",
+        Some(week),
+        serde_json::json!({ "week": week }),
+        &reminder_notice(week),
     )
-    .bind(town_id)
-    .bind(chief_id)
-    .bind(week)
-    .bind(serde_json::json!({ "week": week }))
-    .bind(reminder_notice(week))
-    .execute(conn)
     .await?;
     Ok(())
 }
