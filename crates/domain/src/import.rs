@@ -8,6 +8,8 @@ use geo::{Coord, LineString, MultiLineString};
 use serde::Deserialize;
 use std::collections::HashSet;
 
+use crate::text::{self, TextError, TextKind};
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TownDocument {
@@ -121,6 +123,8 @@ pub struct ValidTown {
 pub struct ImportError {
     pub field: String,
     pub message: String,
+    /// Set when the field broke a limit on typed text (its own error code).
+    pub text: Option<TextError>,
 }
 
 impl ImportError {
@@ -128,6 +132,17 @@ impl ImportError {
         Self {
             field: field.into(),
             message: message.into(),
+            text: None,
+        }
+    }
+}
+
+impl From<TextError> for ImportError {
+    fn from(e: TextError) -> Self {
+        Self {
+            field: e.field().to_owned(),
+            message: e.to_string(),
+            text: Some(e),
         }
     }
 }
@@ -218,6 +233,7 @@ fn check_chief(
     let at = |f: &str| format!("chiefs[{i}].{f}");
     check_short_code(&at("code"), &c.code)?;
     check_name(&at("name"), &c.name)?;
+    check_phone(&at("phone"), c.phone.as_deref())?;
     check_level_village(c.level, c.village.is_some())
         .map_err(|m| ImportError::new(at("village"), m))?;
     check_ref(villages, c.village.as_deref(), &at("village"), "village")?;
@@ -480,14 +496,18 @@ pub fn check_short_code(field: &str, code: &str) -> Result<(), ImportError> {
     }
 }
 
-/// A display name: 1–200 characters after trimming.
+/// A display name: 1–64 characters after trimming ([`TextKind::Name`]).
 pub fn check_name(field: &str, name: &str) -> Result<(), ImportError> {
-    let n = name.trim().chars().count();
-    if (1..=200).contains(&n) {
-        Ok(())
-    } else {
-        Err(ImportError::new(field, "must be 1 to 200 characters"))
+    if text::clean(field, TextKind::Name, name)?.is_empty() {
+        return Err(ImportError::new(field, "must not be empty"));
     }
+    Ok(())
+}
+
+/// An optional phone number ([`TextKind::Phone`]).
+pub fn check_phone(field: &str, phone: Option<&str>) -> Result<(), ImportError> {
+    text::clean_optional(field, TextKind::Phone, phone)?;
+    Ok(())
 }
 
 fn unique(seen: &mut HashSet<String>, code: &str, field: &str) -> Result<(), ImportError> {

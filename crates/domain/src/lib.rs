@@ -16,6 +16,7 @@ pub mod report;
 pub mod scoring;
 pub mod similarity;
 pub mod synth;
+pub mod text;
 pub mod time;
 pub mod track;
 pub mod validity;
