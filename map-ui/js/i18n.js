@@ -26,6 +26,19 @@ const zh = {
   'common.close': '关闭',
   'common.retry': '重试',
   'common.error': '出错了：{msg}',
+  'error.image_too_large': '照片 {width}×{height} 像素，超过 {max_wan} 万像素的上限。请用手机相机重新拍摄或压缩后再上传。',
+  'error.image_too_large.side': '照片的边长超过 {max_side_px} 像素的上限。请用手机相机重新拍摄或压缩后再上传。',
+  'error.text_too_long': '“{field}”共 {length} 个字，超过 {limit} 个字的上限。请删减后再提交。',
+  'error.control_character': '“{field}”含有无法保存的控制字符（如空字符）。请删去后重新输入。',
+  'error.invalid_phone': '“{field}”不是电话号码：只能填数字、“+”、“-”和空格。',
+  'field.notes': '巡河日志',
+  'field.description': '问题描述',
+  'field.note': '处理意见',
+  'field.reason': '理由',
+  'field.name': '姓名',
+  'field.phone': '电话',
+  'field.category': '问题类别',
+  'field.body': '提交的内容',
   'common.offline': '网络不通，请稍后再试。',
   'common.unavailable': '服务器暂未提供此功能（{what}）。',
   'common.all': '全部',
@@ -260,6 +273,19 @@ const en = {
   'common.close': 'Close',
   'common.retry': 'Retry',
   'common.error': 'Error: {msg}',
+  'error.image_too_large': 'The photo is {width}×{height} pixels, more than the limit of {max_mp} megapixels. Take it again with the phone camera or make it smaller, then upload it.',
+  'error.image_too_large.side': 'A side of the photo is longer than the limit of {max_side_px} pixels. Take it again with the phone camera or make it smaller, then upload it.',
+  'error.text_too_long': '"{field}" has {length} characters, more than the limit of {limit}. Shorten it and send it again.',
+  'error.control_character': '"{field}" contains a control character (such as a NUL) that cannot be saved. Remove it and type it again.',
+  'error.invalid_phone': '"{field}" is not a phone number: use only digits, "+", "-" and spaces.',
+  'field.notes': 'Patrol notes',
+  'field.description': 'Description',
+  'field.note': 'Note',
+  'field.reason': 'Reason',
+  'field.name': 'Name',
+  'field.phone': 'Phone',
+  'field.category': 'Category',
+  'field.body': 'The data sent',
   'common.offline': 'No network; try again later.',
   'common.unavailable': 'The server does not offer this yet ({what}).',
   'common.all': 'All',
@@ -487,6 +513,30 @@ export function setLang(code) {
 export function t(key, vars = {}) {
   const text = dictionaries[lang()][key] ?? zh[key] ?? key;
   return text.replace(/\{(\w+)\}/g, (_, name) => (vars[name] ?? `{${name}}`));
+}
+
+/** A field of an error's details in words (`chiefs[0].phone` → 电话). */
+function fieldName(field) {
+  const last = String(field).split('.').pop();
+  const key = `field.${last}`;
+  const name = t(key);
+  return name === key ? field : name;
+}
+
+/**
+ * The plain sentence for an error `code`, with the numbers of its
+ * `details` filled in; null when the code has none.
+ */
+export function errorSentence(code, details) {
+  const d = details && typeof details === 'object' ? details : {};
+  const key = code === 'image_too_large' && d.width === undefined ? 'error.image_too_large.side' : `error.${code}`;
+  if (!(key in zh)) return null;
+  return t(key, {
+    ...d,
+    field: d.field === undefined ? '' : fieldName(d.field),
+    max_wan: d.max_pixels / 10000,
+    max_mp: d.max_pixels / 1e6,
+  });
 }
 
 /** Fills every data-i18n* element under `root`. */

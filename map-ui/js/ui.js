@@ -3,7 +3,7 @@
 // form and the page header.
 
 import { ApiError, blobUrl, clearSession, currentUser, login, logout, token } from './api.js';
-import { applyI18n, t, wireLangSwitch } from './i18n.js';
+import { applyI18n, errorSentence, t, wireLangSwitch } from './i18n.js';
 
 /** h('div.card#x', {onclick, title}, child, 'text', …) */
 export function h(spec, attrs = {}, ...children) {
@@ -63,6 +63,8 @@ export function photoRefs(issue) {
 export function errorText(err) {
   if (err instanceof ApiError) {
     if (err.status === 0) return t('common.offline');
+    const sentence = errorSentence(err.code, err.details);
+    if (sentence) return sentence;
     return err.code && !err.code.startsWith('http_') ? `${err.message} (${err.code})` : err.message;
   }
   return err?.message || String(err);

@@ -22,6 +22,9 @@ pub enum StoreError {
     /// The database's disk is full (53100) or a quota was reached (53400).
     #[error("the database's disk is full: {0}")]
     DiskFull(sqlx::Error),
+    /// Typed text broke a limit (too long, a control character, not a phone).
+    #[error(transparent)]
+    Text(#[from] domain::text::TextError),
     /// Any other database failure (a bug or a broken database).
     #[error("database error: {0}")]
     Database(sqlx::Error),
@@ -66,9 +69,12 @@ impl From<sqlx::Error> for StoreError {
 
 impl From<domain::import::ImportError> for StoreError {
     fn from(e: domain::import::ImportError) -> Self {
-        Self::Invalid {
-            field: e.field,
-            message: e.message,
+        match e.text {
+            Some(text) => Self::Text(text),
+            None => Self::Invalid {
+                field: e.field,
+                message: e.message,
+            },
         }
     }
 }

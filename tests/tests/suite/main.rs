@@ -10,6 +10,7 @@ mod demo;
 mod faults;
 mod foundation;
 mod hardening;
+mod input;
 mod issues;
 mod open311;
 mod patrols;
