@@ -83,6 +83,11 @@ export const ERRORS = {
     no_such_endpoint: '服务器没有这项功能，可能版本较旧。请联系管理员。',
     week_not_current: '只能催办本周尚未巡河的河长；已结束的周不能再催办。',
     exemption_not_requested: '这条请假已经处理过了（已批准或未批准），不能再次审批。请刷新页面查看。',
+    image_too_large: '照片 {width}×{height} 像素，超过 {max_wan} 万像素的上限。请用手机相机重新拍摄或压缩后再上传。',
+    'image_too_large.side': '照片的边长超过 {max_side_px} 像素的上限。请用手机相机重新拍摄或压缩后再上传。',
+    text_too_long: '“{fieldName}”共 {length} 个字，超过 {limit} 个字的上限。请删减后再提交。',
+    control_character: '“{fieldName}”含有无法保存的控制字符（如空字符）。请删去后重新输入。',
+    invalid_phone: '“{fieldName}”不是电话号码：只能填数字、“+”、“-”和空格。',
     invalid_channel_kind: '渠道类型只能是企业微信群机器人、钉钉群机器人或 Webhook。',
     invalid_channel_url: 'Webhook 地址须以 http:// 或 https:// 开头，请从群机器人设置中完整复制。',
     invalid_channel_events: '请至少选择一项发送内容（催办或周通报）。',
@@ -147,6 +152,11 @@ export const ERRORS = {
     no_such_endpoint: 'The server does not have this function; it may be an older version. Tell the administrator.',
     week_not_current: 'Only this week\'s chiefs who have not patrolled can be reminded; a week that is over cannot.',
     exemption_not_requested: 'This leave request was already decided (approved or not); reload the page to see it.',
+    image_too_large: 'The photo is {width}×{height} pixels, more than the limit of {max_mp} megapixels. Take it again with the phone camera or make it smaller, then upload it.',
+    'image_too_large.side': 'A side of the photo is longer than the limit of {max_side_px} pixels. Take it again with the phone camera or make it smaller, then upload it.',
+    text_too_long: '“{fieldName}” has {length} characters, more than the limit of {limit}. Shorten it and send it again.',
+    control_character: '“{fieldName}” contains a control character (such as a NUL) that cannot be saved. Remove it and type it again.',
+    invalid_phone: '“{fieldName}” is not a phone number: use only digits, “+”, “-” and spaces.',
     invalid_channel_kind: 'The channel must be a WeCom group robot, a DingTalk group robot or a webhook.',
     invalid_channel_url: 'The webhook address must start with http:// or https://: copy it whole from the robot\'s settings.',
     invalid_channel_events: 'Choose at least one thing to send (reminders or bulletins).',
@@ -185,10 +195,11 @@ export const REASONS = {
 };
 
 const FIELD_NAMES = {
-  zh: { from: '开始日期', to: '结束日期', reason: '事由', note: '备注', notes: '巡河日志', name: '姓名', phone: '电话',
+  zh: { from: '开始日期', to: '结束日期', reason: '理由', note: '备注', notes: '巡河日志', name: '姓名', phone: '电话', body: '提交的内容',
     description: '问题描述', category: '问题类别', location: '位置', password: '密码', login: '账号', chief_id: '河长',
     assignee_id: '处理人', week: '周次', quarter: '季度', rules: '巡河规则', code: '编号' },
-  en: {},
+  en: { from: 'Start date', to: 'End date', reason: 'Reason', note: 'Note', notes: 'Patrol notes', name: 'Name', phone: 'Phone',
+    description: 'Description', category: 'Category', location: 'Location', password: 'Password', login: 'Login', body: 'The data sent' },
 };
 
 const dict = (table) => table[lang()] || table.zh;
@@ -213,6 +224,8 @@ function errorVars(err) {
     fieldName: dict(FIELD_NAMES)[base] || FIELD_NAMES.zh[base] || base || (lang() === 'en' ? 'a field' : '某一项'),
     statusName: d.status ? t(`issue.status.${d.status}`) : '',
     wait: waitText(d.retry_after_s ?? err.retryAfter),
+    max_wan: d.max_pixels / 10000,
+    max_mp: d.max_pixels / 1e6,
   };
 }
 
@@ -224,8 +237,10 @@ export function hasErrorSentence(code) {
 /** A sentence for an API error (ApiError from api.js, or anything thrown). */
 export function errorSentence(err) {
   const code = err?.status === 0 ? 'network' : err?.code;
-  // Some codes have a sentence per `details.rule` (weak_password.too_short).
-  const rule = err?.details?.rule;
+  // Some codes have a sentence per variant: `details.rule`
+  // (weak_password.too_short), or a photo refused for its side, not its area.
+  const d = err?.details || {};
+  const rule = d.rule ?? (code === 'image_too_large' && d.width === undefined ? 'side' : undefined);
   const text = code && (dict(ERRORS)[`${code}.${rule}`] || dict(ERRORS)[code]);
   if (text) return fill(text, errorVars(err));
   // A code this page does not know yet: say what kind of failure it was,

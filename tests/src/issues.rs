@@ -262,3 +262,47 @@ pub fn xml_leaves(xml: &str) -> Vec<(String, String)> {
     }
     out
 }
+
+/// A decompression bomb: an RGB PNG of `width`×`height` black pixels whose
+/// zlib stream is assembled by hand from one compressed block of zero rows
+/// repeated, so making even a 16384² one (800 MB of pixels, under 1 MB of
+/// file) costs the test no memory. Each repeat is a raw deflate stream
+/// sync-flushed without its final bit: blocks that refer only to their own
+/// bytes, so they can follow each other; an empty final block closes it.
+pub fn png_bomb(width: u32, height: u32) -> Vec<u8> {
+    use flate2::{Compress, Compression, FlushCompress};
+    const ROWS_PER_BLOCK: u32 = 16;
+    assert_eq!(height % ROWS_PER_BLOCK, 0, "height a multiple of 16");
+    let row_bytes = 1 + u64::from(width) * 3; // filter byte + RGB
+    let zeros = vec![0u8; (row_bytes * u64::from(ROWS_PER_BLOCK)) as usize];
+    let mut deflate = Compress::new(Compression::best(), false);
+    let mut block = Vec::with_capacity(zeros.len() / 500 + 1024);
+    deflate
+        .compress_vec(&zeros, &mut block, FlushCompress::Sync)
+        .expect("deflate");
+    assert_eq!(deflate.total_in(), zeros.len() as u64, "one call");
+
+    let mut zlib = vec![0x78, 0xDA];
+    for _ in 0..height / ROWS_PER_BLOCK {
+        zlib.extend_from_slice(&block);
+    }
+    zlib.extend_from_slice(&[0x03, 0x00]); // final, fixed Huffman, end of block
+    // Adler-32 of n zero bytes: A = 1, B = n (mod 65521).
+    let n = row_bytes * u64::from(height);
+    zlib.extend_from_slice(&((((n % 65521) as u32) << 16) | 1).to_be_bytes());
+
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut header = width.to_be_bytes().to_vec();
+    header.extend_from_slice(&height.to_be_bytes());
+    header.extend_from_slice(&[8, 2, 0, 0, 0]); // 8-bit RGB, no interlace
+    for (kind, data) in [(b"IHDR", &header), (b"IDAT", &zlib), (b"IEND", &vec![])] {
+        png.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        let mut crc = flate2::Crc::new();
+        crc.update(kind);
+        crc.update(data);
+        png.extend_from_slice(kind);
+        png.extend_from_slice(data);
+        png.extend_from_slice(&crc.sum().to_be_bytes());
+    }
+    png
+}

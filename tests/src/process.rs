@@ -96,6 +96,11 @@ impl Server {
     pub fn new(child: Child) -> Self {
         Self(Some(child))
     }
+
+    /// The process id (for /proc/<pid>/status).
+    pub fn id(&self) -> u32 {
+        self.0.as_ref().map_or(0, Child::id)
+    }
 }
 
 impl Drop for Server {

@@ -316,6 +316,33 @@ impl From<StoreError> for ApiError {
                 &std::io::Error::new(std::io::ErrorKind::StorageFull, e),
             ),
             StoreError::Database(e) => Self::Internal(e.to_string()),
+            StoreError::Text(e) => e.into(),
+        }
+    }
+}
+
+/// Typed text over its limit or with a control character: a 422 naming
+/// the field, with the numbers a page needs to say what to shorten.
+impl From<domain::text::TextError> for ApiError {
+    fn from(e: domain::text::TextError) -> Self {
+        use domain::text::TextError;
+        let details = match &e {
+            TextError::TooLong {
+                field,
+                limit,
+                length,
+            } => json!({"field": field, "limit": limit, "length": length}),
+            TextError::ControlCharacter {
+                field,
+                position,
+                code_point,
+            } => json!({"field": field, "position": position, "code_point": code_point}),
+            TextError::InvalidPhone { field } => json!({"field": field}),
+        };
+        Self::Unprocessable {
+            code: e.code(),
+            message: e.to_string(),
+            details,
         }
     }
 }

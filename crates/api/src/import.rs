@@ -20,7 +20,8 @@ pub async fn import_town(
     Body(body): Body,
 ) -> ApiResult<Json<ImportSummary>> {
     auth.require_admin()?;
-    let town = domain::import::parse(&body).map_err(ApiError::from)?;
+    // Through the store's error: a text limit keeps its own code.
+    let town = domain::import::parse(&body).map_err(store::StoreError::from)?;
     if let Some(own) = auth.town_scope() {
         let own_code = store::roster::towns(&ctx.pool, Some(own)).await?;
         if own_code.first().map(|t| t.code.as_str()) != Some(town.town.code.as_str()) {

@@ -18,6 +18,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use domain::issues::{Action, Source, Status};
+use domain::text::{self, TextKind};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use store::auth::Role;
@@ -31,8 +32,6 @@ use crate::context::ApiContext;
 use crate::error::{ApiError, ApiPath, ApiQuery, ApiResult};
 use crate::photos::{self, ProcessedPhoto};
 
-/// Longest description or note, in characters.
-pub const MAX_TEXT_CHARS: usize = 2000;
 /// Largest non-file multipart field.
 const MAX_FIELD_BYTES: usize = 64 * 1024;
 /// Most multipart fields in one report (the body has no overall limit:
@@ -371,17 +370,6 @@ pub fn check_lon_lat(field: &str, lon: f64, lat: f64) -> ApiResult<(f64, f64)> {
     Ok((lon, lat))
 }
 
-fn text(field: &str, value: &str) -> ApiResult<String> {
-    let value = value.trim();
-    if value.chars().count() > MAX_TEXT_CHARS {
-        return Err(ApiError::invalid_field(
-            field,
-            format!("is longer than {MAX_TEXT_CHARS} characters"),
-        ));
-    }
-    Ok(value.to_owned())
-}
-
 async fn draft_from_json(ctx: &ApiContext, req: Request) -> ApiResult<Draft> {
     let bytes = axum::body::to_bytes(req.into_body(), ctx.config.max_json_bytes)
         .await
@@ -395,7 +383,7 @@ async fn draft_from_json(ctx: &ApiContext, req: Request) -> ApiResult<Draft> {
             .map(|v| parse_point("location", v))
             .transpose()?,
         category: body.category,
-        description: text("description", &body.description)?,
+        description: text::clean("description", TextKind::Note, &body.description)?,
         patrol_id: body.patrol_id,
         photos: vec![],
     })
@@ -460,6 +448,9 @@ async fn draft_from_multipart(ctx: &ApiContext, req: Request) -> ApiResult<Draft
         }
         let value = String::from_utf8(bytes)
             .map_err(|_| ApiError::invalid_field(&name, "is not UTF-8 text"))?;
+        if name != "description" {
+            text::refuse_control(&name, &value, false)?;
+        }
         let number = |v: &str| {
             v.trim()
                 .parse::<f64>()
@@ -478,7 +469,9 @@ async fn draft_from_multipart(ctx: &ApiContext, req: Request) -> ApiResult<Draft
             "lon" => lon = Some(number(&value)?),
             "lat" => lat = Some(number(&value)?),
             "category" => draft.category = value.trim().to_owned(),
-            "description" => draft.description = text("description", &value)?,
+            "description" => {
+                draft.description = text::clean("description", TextKind::Note, &value)?;
+            }
             "patrol_id" if value.trim().is_empty() => {}
             "patrol_id" => {
                 draft.patrol_id =
@@ -568,20 +561,7 @@ pub async fn create_issue(
         ));
     };
 
-    let raw = draft.photos;
-    let processed: Vec<ProcessedPhoto> = tokio::task::spawn_blocking(move || {
-        let mut seen = std::collections::HashSet::new();
-        let mut out = vec![];
-        for (i, bytes) in raw.into_iter().enumerate() {
-            let photo = photos::process(i + 1, bytes)?;
-            if seen.insert(photo.sha256.clone()) {
-                out.push(photo);
-            }
-        }
-        Ok::<_, ApiError>(out)
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let processed = photos::process_all(draft.photos).await?;
 
     let (location, location_source) = match draft.location {
         Some(l) => (l, LocationSource::Given),
@@ -802,12 +782,7 @@ pub async fn transition(
             "must be assign, start, resolve, verify, reopen, escalate or reject",
         )
     })?;
-    let note = req
-        .note
-        .as_deref()
-        .map(|n| text("note", n))
-        .transpose()?
-        .filter(|n| !n.is_empty());
+    let note = text::clean_optional("note", TextKind::Reason, req.note.as_deref())?;
     if req.assignee_id.is_some() && action != Action::Assign {
         return Err(ApiError::invalid_field(
             "assignee_id",

@@ -10,6 +10,7 @@ pub mod error;
 pub mod exemptions;
 pub mod forwarded;
 pub mod import;
+pub mod input;
 pub mod issues;
 pub mod limits;
 pub mod metrics;
@@ -145,6 +146,7 @@ fn issue_routes() -> OpenApiRouter<ApiContext> {
         .routes(routes!(issues::list_categories))
         .routes(routes!(open311::services_json))
         .routes(routes!(open311::services_xml))
+        .routes(routes!(open311::service_definition))
         .routes(routes!(open311::post_json, open311::list_json))
         .routes(routes!(open311::post_xml, open311::list_xml))
         .routes(routes!(open311::get_request))
@@ -166,12 +168,16 @@ pub fn router(ctx: ApiContext) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     api.merge(utoipa_swagger_ui::SwaggerUi::new("/docs").url("/openapi.json", openapi))
         .merge(web::routes(&ctx.config))
+        // Inside the body limit (it reads form and JSON bodies under it)
+        // and the decompression (it reads what the handlers will).
+        .layer(axum::middleware::from_fn(input::refuse_control_characters))
         .layer(DefaultBodyLimit::max(ctx.config.max_json_bytes.max(ctx.config.max_track_bytes)))
         // Uploads may be gzipped: a 1-hour GPX shrinks 7-8x on a rural link.
         // The body limit above applies to the decompressed bytes. A track
         // upload is decompressed by its handler instead, which keeps the
         // gzip stream as the original.
         .layer(RequestDecompressionLayer::new())
+        .layer(axum::middleware::from_fn(input::explain_unsupported_encoding))
         .layer(axum::middleware::from_fn(patrols::defer_gzip_upload))
         .layer(RequestBodyTimeoutLayer::new(ctx.config.body_idle_timeout))
         .layer(axum::middleware::from_fn_with_state(

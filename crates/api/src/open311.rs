@@ -30,6 +30,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{TimeDelta, Utc};
 use domain::issues::Source;
 use domain::open311::{self as spec, RequestCreated, Service, ServiceRequest};
+use domain::text::{self, TextKind};
 use serde::{Deserialize, Serialize};
 use store::issues::{IssueRecord, LocationSource, PublicFilter};
 use utoipa::{IntoParams, ToSchema};
@@ -46,10 +47,6 @@ type Open311Result<T> = Result<T, Open311Error>;
 pub const MAX_REQUESTS: i64 = 1000;
 /// The default date range of the request list.
 pub const DEFAULT_DAYS: i64 = 90;
-/// Longest description, in characters.
-const MAX_DESCRIPTION_CHARS: usize = 4000;
-/// Longest contact field or address.
-const MAX_SHORT_CHARS: usize = 200;
 
 fn bad(message: impl Into<String>) -> ApiError {
     ApiError::bad_request(message)
@@ -140,6 +137,47 @@ pub async fn services_xml(
     let f = Open311Format::Xml;
     let list = services(&ctx, query).await.map_err(in_format(f))?;
     Ok(respond(f, StatusCode::OK, &list, |l| spec::services_xml(l)))
+}
+
+/// One service's definition (`/open311/v2/services/sewage.json` or
+/// `.xml`): no attributes to fill in (every service has `metadata: false`).
+#[utoipa::path(get, path = "/open311/v2/services/{service_file}", tag = "open311",
+    params(("service_file" = String, Path, description = "the service code with .json or .xml, e.g. sewage.json"),
+           ServicesQuery),
+    responses((status = 200, content_type = "application/json",
+               description = "`{\"service_code\": \"sewage\", \"attributes\": []}`"),
+              (status = 404)))]
+pub async fn service_definition(
+    State(ctx): State<ApiContext>,
+    ApiPath(file): ApiPath<String>,
+    query: Result<Query<ServicesQuery>, QueryRejection>,
+) -> Open311Result<Response> {
+    let (code, f) = match file.strip_suffix(".xml") {
+        Some(code) => (code, Open311Format::Xml),
+        None => (
+            file.strip_suffix(".json").unwrap_or(&file),
+            Open311Format::Json,
+        ),
+    };
+    let list = services(&ctx, query).await.map_err(in_format(f))?;
+    let service = list
+        .into_iter()
+        .find(|s| s.service_code == code)
+        .ok_or_else(|| {
+            in_format(f)(ApiError::not_found(format!(
+                "service {code:?} (GET /open311/v2/services.json lists them)"
+            )))
+        })?;
+    let definition = spec::ServiceDefinition {
+        service_code: service.service_code,
+        attributes: vec![],
+    };
+    Ok(respond(
+        f,
+        StatusCode::OK,
+        &definition,
+        spec::service_definition_xml,
+    ))
 }
 
 // ------------------------------------------------------------ view of one
@@ -249,15 +287,12 @@ pub struct PostRequest {
 }
 
 fn short(field: &str, value: Option<&str>) -> Result<Option<String>, ApiError> {
-    let Some(v) = value.map(str::trim).filter(|v| !v.is_empty()) else {
-        return Ok(None);
+    let kind = match field {
+        "phone" => TextKind::Phone,
+        "first_name" | "last_name" => TextKind::Name,
+        _ => TextKind::Line,
     };
-    if v.chars().count() > MAX_SHORT_CHARS {
-        return Err(bad(format!(
-            "{field} is longer than {MAX_SHORT_CHARS} characters"
-        )));
-    }
-    Ok(Some(v.to_owned()))
+    Ok(text::clean_optional(field, kind, value)?)
 }
 
 async fn post_request(
@@ -338,17 +373,11 @@ async fn post_request(
             "service_code {service_code:?} is not a service here; GET /open311/v2/services.json lists them"
         )));
     }
-    let description = r
-        .description
-        .as_deref()
-        .unwrap_or_default()
-        .trim()
-        .to_owned();
-    if description.chars().count() > MAX_DESCRIPTION_CHARS {
-        return Err(bad(format!(
-            "description is longer than {MAX_DESCRIPTION_CHARS} characters"
-        )));
-    }
+    let description = text::clean(
+        "description",
+        TextKind::Note,
+        r.description.as_deref().unwrap_or_default(),
+    )?;
     let media_url = r
         .media_url
         .as_deref()

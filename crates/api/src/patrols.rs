@@ -8,6 +8,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use domain::read::TrackFormat;
+use domain::text::{self, TextKind};
 use domain::time::IsoWeek;
 use serde::Deserialize;
 use serde_json::json;
@@ -154,7 +155,7 @@ async fn read_multipart(mut multipart: Multipart) -> ApiResult<Upload> {
         bytes,
         gzip: None,
         format,
-        notes: notes.filter(|n| !n.trim().is_empty()),
+        notes: text::clean_optional("notes", TextKind::Note, notes.as_deref())?,
     })
 }
 

@@ -15,6 +15,7 @@
 
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
 
 use domain::issues::{PhotoFormat, PhotoFormatError, sniff_photo};
 use image::{DynamicImage, ImageDecoder, ImageEncoder, ImageReader};
@@ -26,6 +27,19 @@ use crate::error::ApiError;
 pub const THUMBNAIL_PX: u32 = 320;
 /// Larger images are refused rather than decoded (memory).
 const MAX_SIDE_PX: u32 = 16_384;
+/// The most pixels a photo may have (DESIGN: 40 megapixels; a 48 MP phone
+/// camera's photo decodes to 144 MB, a PNG of 16384² pixels of 800 kB to
+/// 800 MB). Checked from the header, before a pixel is decoded.
+pub const MAX_PIXELS: u64 = 40_000_000;
+/// The decoder's own allocation limit: a 40 MP photo at 4 bytes a pixel.
+const MAX_DECODE_BYTES: u64 = MAX_PIXELS * 4;
+
+/// Photos decoded at once, one per core: decoding is CPU- and memory-bound,
+/// so more at once only adds their memory up, not speed.
+static DECODING: LazyLock<tokio::sync::Semaphore> = LazyLock::new(|| {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    tokio::sync::Semaphore::new(cores)
+});
 
 /// A photo ready to be stored.
 #[derive(Debug)]
@@ -58,6 +72,44 @@ fn unsupported(n: usize, message: impl std::fmt::Display) -> ApiError {
     ApiError::unprocessable("unsupported_photo", format!("photo {n}: {message}"))
 }
 
+fn too_large(n: usize, width: u32, height: u32) -> ApiError {
+    ApiError::Unprocessable {
+        code: "image_too_large",
+        message: format!(
+            "photo {n}: {width}×{height} pixels is more than the {} megapixels a photo may have",
+            MAX_PIXELS / 1_000_000
+        ),
+        details: serde_json::json!({
+            "photo": n, "width": width, "height": height, "max_pixels": MAX_PIXELS,
+        }),
+    }
+}
+
+/// Checks and converts a report's photos off the async runtime, at most
+/// one report's photos per core at a time; a photo sent twice is kept once.
+pub async fn process_all(raw: Vec<axum::body::Bytes>) -> Result<Vec<ProcessedPhoto>, ApiError> {
+    if raw.is_empty() {
+        return Ok(vec![]);
+    }
+    let _permit = DECODING
+        .acquire()
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    tokio::task::spawn_blocking(move || {
+        let mut seen = std::collections::HashSet::new();
+        let mut out = vec![];
+        for (i, bytes) in raw.into_iter().enumerate() {
+            let photo = process(i + 1, bytes)?;
+            if seen.insert(photo.sha256.clone()) {
+                out.push(photo);
+            }
+        }
+        Ok(out)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?
+}
+
 /// Checks and converts one photo (CPU-heavy: call off the async runtime).
 /// `n` numbers the photo (from 1) in error messages.
 pub fn process(n: usize, original: axum::body::Bytes) -> Result<ProcessedPhoto, ApiError> {
@@ -73,6 +125,7 @@ pub fn process(n: usize, original: axum::body::Bytes) -> Result<ProcessedPhoto, 
     let mut limits = image::Limits::default();
     limits.max_image_width = Some(MAX_SIDE_PX);
     limits.max_image_height = Some(MAX_SIDE_PX);
+    limits.max_alloc = Some(MAX_DECODE_BYTES);
     reader.limits(limits);
     let unreadable = |e: image::ImageError| {
         unsupported(
@@ -80,13 +133,29 @@ pub fn process(n: usize, original: axum::body::Bytes) -> Result<ProcessedPhoto, 
             format!("cannot be read as {}: {e}", format.content_type()),
         )
     };
-    let mut decoder = reader.into_decoder().map_err(unreadable)?;
+    // Reads the header only: the size is known before any pixel is decoded
+    // (a side over MAX_SIDE_PX is refused by the limits right here).
+    let mut decoder = reader.into_decoder().map_err(|e| match e {
+        image::ImageError::Limits(_) => ApiError::Unprocessable {
+            code: "image_too_large",
+            message: format!("photo {n}: a side is longer than {MAX_SIDE_PX} pixels"),
+            details: serde_json::json!({"photo": n, "max_side_px": MAX_SIDE_PX, "max_pixels": MAX_PIXELS}),
+        },
+        e => unreadable(e),
+    })?;
+    let (width, height) = decoder.dimensions();
+    if u64::from(width) * u64::from(height) > MAX_PIXELS {
+        return Err(too_large(n, width, height));
+    }
     // Phones store pictures sideways and say so in EXIF: turn the pixels
     // upright, since the public copy loses the EXIF that says so.
     let orientation = decoder
         .orientation()
         .unwrap_or(image::metadata::Orientation::NoTransforms);
-    let mut picture = DynamicImage::from_decoder(decoder).map_err(unreadable)?;
+    let mut picture = DynamicImage::from_decoder(decoder).map_err(|e| match e {
+        image::ImageError::Limits(_) => too_large(n, width, height),
+        e => unreadable(e),
+    })?;
     picture.apply_orientation(orientation);
     let thumbnail = picture.thumbnail(THUMBNAIL_PX, THUMBNAIL_PX);
     let internal = |e: image::ImageError| ApiError::Internal(format!("JPEG encoding: {e}"));

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use std::collections::HashSet;
 
 use crate::password::{self, Weakness};
+use crate::text::{self, TextError, TextKind};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -126,6 +127,8 @@ pub struct ImportError {
     /// Set when the field is a password the policy refuses (its own
     /// error code, `weak_password`, for the API).
     pub weak_password: Option<Weakness>,
+    /// Set when the field broke a limit on typed text (its own error code).
+    pub text: Option<TextError>,
 }
 
 impl ImportError {
@@ -134,6 +137,7 @@ impl ImportError {
             field: field.into(),
             message: message.into(),
             weak_password: None,
+            text: None,
         }
     }
 
@@ -141,6 +145,17 @@ impl ImportError {
         Self {
             weak_password: Some(weakness),
             ..Self::new(field, weakness.message())
+        }
+    }
+}
+
+impl From<TextError> for ImportError {
+    fn from(e: TextError) -> Self {
+        Self {
+            field: e.field().to_owned(),
+            message: e.to_string(),
+            weak_password: None,
+            text: Some(e),
         }
     }
 }
@@ -231,6 +246,7 @@ fn check_chief(
     let at = |f: &str| format!("chiefs[{i}].{f}");
     check_short_code(&at("code"), &c.code)?;
     check_name(&at("name"), &c.name)?;
+    check_phone(&at("phone"), c.phone.as_deref())?;
     check_level_village(c.level, c.village.is_some())
         .map_err(|m| ImportError::new(at("village"), m))?;
     check_ref(villages, c.village.as_deref(), &at("village"), "village")?;
@@ -487,14 +503,18 @@ pub fn check_short_code(field: &str, code: &str) -> Result<(), ImportError> {
     }
 }
 
-/// A display name: 1–200 characters after trimming.
+/// A display name: 1–64 characters after trimming ([`TextKind::Name`]).
 pub fn check_name(field: &str, name: &str) -> Result<(), ImportError> {
-    let n = name.trim().chars().count();
-    if (1..=200).contains(&n) {
-        Ok(())
-    } else {
-        Err(ImportError::new(field, "must be 1 to 200 characters"))
+    if text::clean(field, TextKind::Name, name)?.is_empty() {
+        return Err(ImportError::new(field, "must not be empty"));
     }
+    Ok(())
+}
+
+/// An optional phone number ([`TextKind::Phone`]).
+pub fn check_phone(field: &str, phone: Option<&str>) -> Result<(), ImportError> {
+    text::clean_optional(field, TextKind::Phone, phone)?;
+    Ok(())
 }
 
 fn unique(seen: &mut HashSet<String>, code: &str, field: &str) -> Result<(), ImportError> {

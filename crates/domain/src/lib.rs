@@ -20,6 +20,7 @@ pub mod schedule;
 pub mod scoring;
 pub mod similarity;
 pub mod synth;
+pub mod text;
 pub mod time;
 pub mod track;
 pub mod validity;

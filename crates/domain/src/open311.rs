@@ -190,6 +190,24 @@ pub fn services_xml(services: &[Service]) -> String {
     out
 }
 
+/// A service definition (GeoReport v2 `GET services/{service_code}`): the
+/// extra attributes a request of the service asks for. Ours ask for none,
+/// as the standard allows (`metadata: false` in the service list).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ServiceDefinition {
+    pub service_code: String,
+    pub attributes: Vec<serde_json::Value>,
+}
+
+/// `<service_definition><service_code/><attributes/></service_definition>`.
+pub fn service_definition_xml(definition: &ServiceDefinition) -> String {
+    let mut out = String::from(XML_DECLARATION);
+    out.push_str("<service_definition>");
+    element(&mut out, "service_code", Some(&definition.service_code));
+    out.push_str("<attributes></attributes></service_definition>");
+    out
+}
+
 /// `<service_requests><request>…</request></service_requests>`.
 pub fn requests_xml(requests: &[ServiceRequest]) -> String {
     let mut out = String::from(XML_DECLARATION);

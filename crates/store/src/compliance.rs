@@ -1133,7 +1133,7 @@ pub async fn set_override(
     reason: &str,
     user_id: i64,
 ) -> crate::Result<PatrolValidity> {
-    let reason = reason.trim();
+    let reason = &domain::text::clean("reason", domain::text::TextKind::Reason, reason)?;
     if reason.is_empty() {
         return Err(StoreError::invalid(
             "reason",

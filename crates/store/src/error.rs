@@ -28,6 +28,9 @@ pub enum StoreError {
     /// The database's disk is full (53100) or a quota was reached (53400).
     #[error("the database's disk is full: {0}")]
     DiskFull(sqlx::Error),
+    /// Typed text broke a limit (too long, a control character, not a phone).
+    #[error(transparent)]
+    Text(#[from] domain::text::TextError),
     /// Any other database failure (a bug or a broken database).
     #[error("database error: {0}")]
     Database(sqlx::Error),
@@ -72,6 +75,9 @@ impl From<sqlx::Error> for StoreError {
 
 impl From<domain::import::ImportError> for StoreError {
     fn from(e: domain::import::ImportError) -> Self {
+        if let Some(text) = e.text {
+            return Self::Text(text);
+        }
         match e.weak_password {
             Some(weakness) => Self::WeakPassword {
                 field: e.field,

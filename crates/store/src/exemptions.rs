@@ -134,7 +134,7 @@ pub async fn create(
     town_scope: Option<i64>,
     posted_by: PostedBy,
 ) -> crate::Result<Exemption> {
-    let reason = new.reason.trim();
+    let reason = &domain::text::clean("reason", domain::text::TextKind::Reason, &new.reason)?;
     if reason.is_empty() {
         return Err(StoreError::invalid(
             "reason",

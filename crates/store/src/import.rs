@@ -51,7 +51,7 @@ pub async fn apply(
          ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name RETURNING id",
     )
     .bind(&town.town.code)
-    .bind(&town.town.name)
+    .bind(town.town.name.trim())
     .fetch_one(&mut *tx)
     .await?;
 
@@ -117,7 +117,7 @@ async fn upsert_villages(
         )
         .bind(town_id)
         .bind(&v.code)
-        .bind(&v.name)
+        .bind(v.name.trim())
         .fetch_optional(&mut *tx)
         .await?;
         let id = id.ok_or_else(|| {
@@ -145,7 +145,7 @@ async fn upsert_branches(
         .bind(town_id)
         .bind(village_id)
         .bind(&b.code)
-        .bind(&b.name)
+        .bind(b.name.trim())
         .fetch_one(&mut *tx)
         .await?;
         ids.insert(b.code.clone(), id);
@@ -166,7 +166,7 @@ async fn upsert_rivers(
         )
         .bind(town_id)
         .bind(&r.code)
-        .bind(&r.name)
+        .bind(r.name.trim())
         .fetch_one(&mut *tx)
         .await?;
         ids.insert(r.code.clone(), id);
@@ -197,7 +197,7 @@ async fn upsert_reaches(
         .bind(rivers[&r.river])
         .bind(r.village.as_ref().map(|code| villages[code]))
         .bind(&r.code)
-        .bind(&r.name)
+        .bind(r.name.trim())
         .bind(geojson)
         .fetch_one(&mut *tx)
         .await?;
@@ -224,8 +224,8 @@ async fn upsert_chief(
     )
     .bind(town_id)
     .bind(&c.code)
-    .bind(&c.name)
-    .bind(&c.phone)
+    .bind(c.name.trim())
+    .bind(c.phone.as_deref().map(str::trim).filter(|p| !p.is_empty()))
     .bind(c.level.as_str())
     .bind(c.village.as_ref().map(|code| villages[code]))
     .bind(c.branch.as_ref().map(|code| branches[code]))

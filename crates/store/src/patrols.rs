@@ -754,8 +754,19 @@ pub struct PatrolFilter {
 
 /// Patrols, newest first (per-reach coverage included).
 pub async fn list(pool: &PgPool, filter: &PatrolFilter) -> crate::Result<Vec<PatrolDetail>> {
+    // Only the start of the notes leaves the database (rows from before the
+    // limit on notes may hold megabytes); one more character than the
+    // preview keeps, so the preview knows it was cut.
+    let select = PATROL_SELECT.replacen(
+        "p.notes,",
+        &format!(
+            "left(p.notes, {}) AS notes,",
+            domain::text::PREVIEW_CHARS + 1
+        ),
+        1,
+    );
     let sql = format!(
-        "{PATROL_SELECT} WHERE ($1::bigint IS NULL OR p.town_id = $1)
+        "{select} WHERE ($1::bigint IS NULL OR p.town_id = $1)
            AND ($2::bigint IS NULL OR p.chief_id = $2)
            AND ($3::bigint IS NULL OR c.village_id = $3)
            AND ($4::date IS NULL OR p.week_start = $4)
@@ -790,7 +801,13 @@ pub async fn list(pool: &PgPool, filter: &PatrolFilter) -> crate::Result<Vec<Pat
                     covered_m: r.3,
                 })
                 .collect();
-            row.into_detail(reaches)
+            let mut detail = row.into_detail(reaches);
+            // A list is loaded whole by the town map: notes only as a
+            // preview, in full in the patrol's detail.
+            detail.notes = detail
+                .notes
+                .map(|n| domain::text::preview(&n, domain::text::PREVIEW_CHARS));
+            detail
         })
         .collect())
 }

@@ -265,9 +265,7 @@ pub async fn create_town(pool: &PgPool, new: &NewTown) -> crate::Result<Town> {
             "must be a 9-digit administrative code",
         ));
     }
-    if new.name.trim().is_empty() {
-        return Err(crate::StoreError::invalid("name", "must not be empty"));
-    }
+    domain::import::check_name("name", &new.name)?;
     sqlx::query_as("INSERT INTO towns (code, name) VALUES ($1, $2) ON CONFLICT (code) DO NOTHING RETURNING id, code, name")
         .bind(&new.code)
         .bind(new.name.trim())
@@ -604,6 +602,8 @@ pub async fn create_chief(
     town_code(conn, town_id).await?;
     check::check_short_code("code", &new.code)?;
     check::check_name("name", &new.name)?;
+    let phone =
+        domain::text::clean_optional("phone", domain::text::TextKind::Phone, new.phone.as_deref())?;
     check::check_level_village(new.level, new.village_id.is_some())
         .map_err(|m| crate::StoreError::invalid("village_id", m))?;
     check::check_tenure(new.appointed_on, new.left_on)
@@ -637,7 +637,7 @@ pub async fn create_chief(
     .bind(town_id)
     .bind(&new.code)
     .bind(new.name.trim())
-    .bind(&new.phone)
+    .bind(&phone)
     .bind(new.level.as_str())
     .bind(new.village_id)
     .bind(new.branch_id)

@@ -471,6 +471,11 @@ fn operations(f: &Fixture) -> Vec<Operation> {
             Public(200),
         ),
         get(
+            "/open311/v2/services/{service_file}",
+            "/open311/v2/services/sewage.json".into(),
+            Public(200),
+        ),
+        get(
             "/open311/v2/requests.json",
             "/open311/v2/requests.json".into(),
             Public(200),

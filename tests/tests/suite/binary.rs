@@ -53,6 +53,57 @@ fn one_line_failure(out: &std::process::Output) -> String {
     stderr
 }
 
+/// The most resident memory the process `pid` has had (`VmHWM`), in MiB.
+fn peak_memory_mib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM");
+    kib / 1024
+}
+
+#[tokio::test]
+async fn photo_bombs_arriving_together_keep_the_server_small() {
+    let dir = e2e::process::ScratchDir::new();
+    let port = free_port();
+    let child = serve(&dir.path().join("data"), port);
+    wait_ready(port).await;
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let token = e2e::load::login(&client, &base, "hz001", "demo-chief-2026").await;
+    let before = peak_memory_mib(child.id());
+    // 800 MB of pixels each when decoded, under 1 MB each on the wire.
+    let bomb = e2e::issues::png_bomb(16384, 16384);
+    let at = e2e::issues::geojson_point(e2e::issues::point_on_reach(1)).to_string();
+    let sending: Vec<_> = (0..4)
+        .map(|_| {
+            let form = reqwest::multipart::Form::new()
+                .text("location", at.clone())
+                .text("category", "floating_garbage")
+                .part(
+                    "photo",
+                    e2e::issues::photo_part(bomb.clone(), "bomb.png", "image/png"),
+                );
+            let request = client
+                .post(format!("{base}/api/v1/issues"))
+                .bearer_auth(&token)
+                .multipart(form);
+            tokio::spawn(async move { request.send().await.unwrap().status().as_u16() })
+        })
+        .collect();
+    for answer in sending {
+        assert_eq!(answer.await.unwrap(), 422);
+    }
+    let after = peak_memory_mib(child.id());
+    assert!(
+        after < 200,
+        "peak {after} MiB (before the photos: {before} MiB)"
+    );
+    terminate(child);
+}
+
 #[test]
 fn commands_fail_with_one_line_reasons() {
     let out = Command::new(binary())

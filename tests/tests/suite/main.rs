@@ -11,6 +11,7 @@ mod demo;
 mod faults;
 mod foundation;
 mod hardening;
+mod input;
 mod issues;
 mod leave;
 mod matching;
