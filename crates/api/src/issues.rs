@@ -545,6 +545,16 @@ pub async fn create_issue(
     req: Request,
 ) -> ApiResult<(StatusCode, Json<Issue>)> {
     auth.require(&[Role::Admin, Role::Chief])?;
+    // A report sent again (the chief page resends what it queued offline
+    // when an answer was lost) answers the one already stored.
+    let idempotency_key = crate::patrols::idempotency_key(req.headers())?;
+    if let Some(key) = &idempotency_key {
+        let mut conn = ctx.pool.acquire().await?;
+        if let Some(id) = store::issues::by_idempotency_key(&mut conn, auth.user.id, key).await? {
+            drop(conn);
+            return Ok((StatusCode::OK, Json(one(&ctx, &auth, id).await?)));
+        }
+    }
     let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -639,7 +649,8 @@ pub async fn create_issue(
         lon: location.0,
         lat: location.1,
         location_source,
-        source: if draft.patrol_id.is_some() {
+        // What a chief reports they found patrolling (巡河发现); the office's own reports are staff's.
+        source: if draft.patrol_id.is_some() || auth.role() == Role::Chief {
             Source::Patrol
         } else {
             Source::Staff
@@ -649,24 +660,37 @@ pub async fn create_issue(
         reporter_contact: None,
         address: None,
         external_media_url: None,
+        idempotency_key,
     };
     let new_photos: Vec<_> = processed.iter().map(ProcessedPhoto::new_photo).collect();
     let stored = async {
         let mut tx = ctx.pool.begin().await?;
-        let id = store::issues::create(&mut tx, &new, &new_photos).await?;
+        let created = store::issues::create(&mut tx, &new, &new_photos).await?;
         tx.commit().await?;
-        Ok::<_, store::StoreError>(id)
+        Ok::<_, store::StoreError>(created)
     }
     .await;
-    let id = match stored {
-        Ok(id) => id,
+    let stored = match stored {
+        Ok(stored) => stored,
         Err(e) => {
             remove_created(&ctx, &created).await;
             return Err(e.into());
         }
     };
-    tracing::info!(issue_id = id, photos = processed.len(), "issue reported");
-    Ok((StatusCode::CREATED, Json(one(&ctx, &auth, id).await?)))
+    if stored.existing {
+        // The same report raced in first; its photos are the ones kept.
+        remove_created(&ctx, &created).await;
+        return Ok((StatusCode::OK, Json(one(&ctx, &auth, stored.id).await?)));
+    }
+    tracing::info!(
+        issue_id = stored.id,
+        photos = processed.len(),
+        "issue reported"
+    );
+    Ok((
+        StatusCode::CREATED,
+        Json(one(&ctx, &auth, stored.id).await?),
+    ))
 }
 
 // -------------------------------------------------------------------- read

@@ -418,9 +418,10 @@ async fn post_request(
         reporter_contact: (!contact.is_empty()).then_some(serde_json::Value::Object(contact)),
         address,
         external_media_url: media_url,
+        idempotency_key: None,
     };
     let mut tx = ctx.pool.begin().await?;
-    let id = store::issues::create(&mut tx, &new, &[]).await?;
+    let id = store::issues::create(&mut tx, &new, &[]).await?.id;
     let issue = store::issues::get(&mut tx, id).await?;
     tx.commit().await?;
     tracing::info!(issue_id = id, "public request received");

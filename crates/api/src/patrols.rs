@@ -219,19 +219,7 @@ pub async fn upload(
 ) -> ApiResult<Response> {
     let chief_id = upload_chief_id(&ctx, &auth, query.chief_id).await?;
     let gcj02 = is_gcj02(query.coords.as_deref())?;
-    let idempotency_key = headers
-        .get("idempotency-key")
-        .map(|v| v.to_str().map(str::to_owned))
-        .transpose()
-        .map_err(|_| ApiError::bad_request("Idempotency-Key must be visible ASCII"))?;
-    if idempotency_key
-        .as_ref()
-        .is_some_and(|k| k.is_empty() || k.len() > 200)
-    {
-        return Err(ApiError::bad_request(
-            "Idempotency-Key must be 1 to 200 characters",
-        ));
-    }
+    let idempotency_key = idempotency_key(&headers)?;
     let upload = read_upload(&ctx, &headers, request).await?;
     let store::patrols::Ingested { detail, created } = store::patrols::ingest(
         &ctx.pool,
@@ -436,4 +424,20 @@ pub async fn original(
         bytes,
     )
         .into_response())
+}
+
+/// The request's `Idempotency-Key`: retries with the same key (a phone on a
+/// weak signal that never saw the answer) mean the same upload or report.
+pub(crate) fn idempotency_key(headers: &axum::http::HeaderMap) -> ApiResult<Option<String>> {
+    let key = headers
+        .get("idempotency-key")
+        .map(|v| v.to_str().map(str::to_owned))
+        .transpose()
+        .map_err(|_| ApiError::bad_request("Idempotency-Key must be visible ASCII"))?;
+    if key.as_ref().is_some_and(|k| k.is_empty() || k.len() > 200) {
+        return Err(ApiError::bad_request(
+            "Idempotency-Key must be 1 to 200 characters",
+        ));
+    }
+    Ok(key)
 }

@@ -218,17 +218,17 @@ fn year_headers(report: &YearlyReport, first: &[&str]) -> Vec<String> {
     h
 }
 
-fn year_chief_cells(report: &YearlyReport, c: &YearChiefRow) -> Vec<String> {
+fn year_chief_cells(report: &YearlyReport, c: &YearChiefRow) -> Vec<Cell> {
     let mut row = vec![
-        c.name.clone(),
-        level_zh(&c.level).to_owned(),
-        c.village.clone().unwrap_or_default(),
-        c.branch.clone().unwrap_or_default(),
+        Cell::Text(c.name.clone()),
+        Cell::Text(level_zh(&c.level).to_owned()),
+        Cell::Text(c.village.clone().unwrap_or_default()),
+        Cell::Text(c.branch.clone().unwrap_or_default()),
     ];
-    row.extend(report.quarter_rates(&c.quarters));
+    row.extend(quarter_rate_cells(report, &c.quarters));
     row.extend(figure_cells(&c.figures));
-    row.push(format!("{:.2}", c.score.total));
-    row.push(c.rank.to_string());
+    row.push(Cell::Num(c.score.total));
+    row.push(Cell::Int(i64::from(c.rank)));
     row
 }
 
@@ -242,7 +242,7 @@ pub fn year_to_csv(report: &YearlyReport) -> Result<Vec<u8>, csv::Error> {
             year_headers(report, &["河长", "级别", "村", "党支部"]),
         )?;
         for c in &report.chiefs {
-            write_safe_record(&mut w, year_chief_cells(report, c))?;
+            write_safe_record(&mut w, csv_cells(year_chief_cells(report, c)))?;
         }
         w.flush()?;
     }
@@ -270,11 +270,100 @@ fn write_safe_record<S: AsRef<str>>(
     )
 }
 
+/// A cell of the CSV and XLSX exports: what it is, so a spreadsheet gets
+/// numbers it can sum and sort (rates as percentages) and the CSV the same
+/// text as before.
+#[derive(Debug, Clone, PartialEq)]
+enum Cell {
+    Text(String),
+    Int(i64),
+    /// Two decimals: km, hours, scores.
+    Num(f64),
+    /// A rate in 0..=1, or none ("—") when nothing was required.
+    Rate(Option<f64>),
+}
+
+impl Cell {
+    /// The cell as CSV text (a rate as `87.5%`).
+    fn text(&self) -> String {
+        match self {
+            Cell::Text(t) => t.clone(),
+            Cell::Int(n) => n.to_string(),
+            Cell::Num(x) => format!("{x:.2}"),
+            Cell::Rate(r) => rate_text(*r),
+        }
+    }
+
+    fn write(
+        &self,
+        sheet: &mut rust_xlsxwriter::Worksheet,
+        row: u32,
+        col: u16,
+        formats: &CellFormats,
+    ) -> Result<(), rust_xlsxwriter::XlsxError> {
+        match self {
+            Cell::Text(t) => sheet.write(row, col, t.as_str())?,
+            Cell::Int(n) => sheet.write(row, col, *n as f64)?,
+            Cell::Num(x) => sheet.write_number_with_format(row, col, *x, &formats.decimal)?,
+            Cell::Rate(Some(r)) => {
+                sheet.write_number_with_format(row, col, *r, &formats.percent)?
+            }
+            Cell::Rate(None) => sheet.write(row, col, "—")?,
+        };
+        Ok(())
+    }
+}
+
+/// Number formats of the workbooks.
+struct CellFormats {
+    decimal: rust_xlsxwriter::Format,
+    percent: rust_xlsxwriter::Format,
+}
+
+impl CellFormats {
+    fn new() -> Self {
+        Self {
+            decimal: rust_xlsxwriter::Format::new().set_num_format("0.00"),
+            percent: rust_xlsxwriter::Format::new().set_num_format("0.0%"),
+        }
+    }
+}
+
+fn write_row(
+    sheet: &mut rust_xlsxwriter::Worksheet,
+    row: u32,
+    first_col: u16,
+    cells: impl IntoIterator<Item = Cell>,
+    formats: &CellFormats,
+) -> Result<(), rust_xlsxwriter::XlsxError> {
+    for (i, cell) in cells.into_iter().enumerate() {
+        cell.write(sheet, row, first_col + i as u16, formats)?;
+    }
+    Ok(())
+}
+
+fn csv_cells(cells: impl IntoIterator<Item = Cell>) -> Vec<String> {
+    cells.into_iter().map(|c| c.text()).collect()
+}
+
+/// A year's quarter rates as cells ("—" for a quarter the row was not in).
+fn quarter_rate_cells(
+    report: &YearlyReport,
+    by_quarter: &std::collections::BTreeMap<domain::time::Quarter, Figures>,
+) -> Vec<Cell> {
+    report
+        .quarters
+        .iter()
+        .map(|q| Cell::Rate(by_quarter.get(q).and_then(|f| f.rate)))
+        .collect()
+}
+
 /// The year as a workbook: 镇级河长, 村级河长, 党支部 (quarters side by side).
 pub fn year_to_xlsx(report: &YearlyReport) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
     use rust_xlsxwriter::Workbook;
     let mut book = Workbook::new();
     let head = header_format();
+    let formats = CellFormats::new();
     let chief_headers = year_headers(report, &["河长", "级别", "村", "党支部"]);
     for (level, title) in [("town", "镇级河长"), ("village", "村级河长")] {
         let sheet = book.add_worksheet().set_name(title)?;
@@ -285,9 +374,13 @@ pub fn year_to_xlsx(report: &YearlyReport) -> Result<Vec<u8>, rust_xlsxwriter::X
         sheet.set_freeze_panes(1, 0)?;
         let chiefs = report.chiefs.iter().filter(|c| c.level == level);
         for (r, c) in chiefs.enumerate() {
-            for (i, cell) in year_chief_cells(report, c).into_iter().enumerate() {
-                sheet.write(r as u32 + 1, i as u16, cell)?;
-            }
+            write_row(
+                sheet,
+                r as u32 + 1,
+                0,
+                year_chief_cells(report, c),
+                &formats,
+            )?;
         }
     }
     let sheet = book.add_worksheet().set_name("党支部")?;
@@ -299,17 +392,15 @@ pub fn year_to_xlsx(report: &YearlyReport) -> Result<Vec<u8>, rust_xlsxwriter::X
     sheet.set_freeze_panes(1, 0)?;
     for (r, b) in report.branches.iter().enumerate() {
         let mut row = vec![
-            b.name.clone(),
-            b.village.clone().unwrap_or_default(),
-            b.chiefs.to_string(),
+            Cell::Text(b.name.clone()),
+            Cell::Text(b.village.clone().unwrap_or_default()),
+            Cell::Int(i64::from(b.chiefs)),
         ];
-        row.extend(report.quarter_rates(&b.quarters));
+        row.extend(quarter_rate_cells(report, &b.quarters));
         row.extend(figure_cells(&b.figures));
-        row.push(format!("{:.2}", b.score.total));
-        row.push(b.rank.to_string());
-        for (i, cell) in row.into_iter().enumerate() {
-            sheet.write(r as u32 + 1, i as u16, cell)?;
-        }
+        row.push(Cell::Num(b.score.total));
+        row.push(Cell::Int(i64::from(b.rank)));
+        write_row(sheet, r as u32 + 1, 0, row, &formats)?;
     }
     book.save_to_buffer()
 }
@@ -402,20 +493,21 @@ fn level_zh(level: &str) -> &'static str {
     if level == "town" { "镇级" } else { "村级" }
 }
 
-fn figure_cells(f: &Figures) -> Vec<String> {
+fn figure_cells(f: &Figures) -> Vec<Cell> {
+    let int = |n: u32| Cell::Int(i64::from(n));
     vec![
-        f.in_office.to_string(),
-        f.required.to_string(),
-        f.compliant.to_string(),
-        f.exempt.to_string(),
-        f.missed.to_string(),
-        rate_text(f.rate),
-        f.valid_patrols.to_string(),
-        format!("{:.2}", f.km),
-        format!("{:.2}", f.hours),
-        f.issues_found.to_string(),
-        f.resolved.to_string(),
-        f.resolved_on_time.to_string(),
+        int(f.in_office),
+        int(f.required),
+        int(f.compliant),
+        int(f.exempt),
+        int(f.missed),
+        Cell::Rate(f.rate),
+        int(f.valid_patrols),
+        Cell::Num(f.km),
+        Cell::Num(f.hours),
+        int(f.issues_found),
+        int(f.resolved),
+        int(f.resolved_on_time),
     ]
 }
 
@@ -432,7 +524,7 @@ pub fn to_csv(report: &QuarterlyReport) -> Result<Vec<u8>, csv::Error> {
                 c.village.clone().unwrap_or_default(),
                 c.branch.clone().unwrap_or_default(),
             ];
-            row.extend(figure_cells(&c.figures));
+            row.extend(csv_cells(figure_cells(&c.figures)));
             row.push(format!("{:.2}", c.score.total));
             row.push(c.rank.to_string());
             write_safe_record(&mut w, row)?;
@@ -458,6 +550,7 @@ pub fn to_xlsx(report: &QuarterlyReport) -> Result<Vec<u8>, rust_xlsxwriter::Xls
     use rust_xlsxwriter::{Color, Format, FormatAlign, FormatBorder, Workbook};
     let mut book = Workbook::new();
     let head = header_format();
+    let formats = CellFormats::new();
 
     // One sheet per level (镇级河长, 村级河长); ranks stay town-wide.
     for (level, title) in [("town", "镇级河长"), ("village", "村级河长")] {
@@ -474,10 +567,8 @@ pub fn to_xlsx(report: &QuarterlyReport) -> Result<Vec<u8>, rust_xlsxwriter::Xls
             sheet.write(r, 1, level_zh(&c.level))?;
             sheet.write(r, 2, c.village.as_deref().unwrap_or(""))?;
             sheet.write(r, 3, c.branch.as_deref().unwrap_or(""))?;
-            for (i, cell) in figure_cells(&c.figures).into_iter().enumerate() {
-                sheet.write(r, 4 + i as u16, cell)?;
-            }
-            sheet.write(r, 16, c.score.total)?;
+            write_row(sheet, r, 4, figure_cells(&c.figures), &formats)?;
+            sheet.write_number_with_format(r, 16, c.score.total, &formats.decimal)?;
             sheet.write(r, 17, c.rank)?;
         }
     }
@@ -495,36 +586,36 @@ pub fn to_xlsx(report: &QuarterlyReport) -> Result<Vec<u8>, rust_xlsxwriter::Xls
         sheet.write(r, 0, &b.name)?;
         sheet.write(r, 1, b.village.as_deref().unwrap_or(""))?;
         sheet.write(r, 2, b.chiefs)?;
-        for (i, cell) in figure_cells(&b.figures).into_iter().enumerate() {
-            sheet.write(r, 3 + i as u16, cell)?;
-        }
-        sheet.write(r, 15, b.score.total)?;
+        write_row(sheet, r, 3, figure_cells(&b.figures), &formats)?;
+        sheet.write_number_with_format(r, 15, b.score.total, &formats.decimal)?;
         sheet.write(r, 16, b.rank)?;
     }
 
     let sheet = book.add_worksheet().set_name("汇总")?;
     let t = &report.town;
     let f = &t.figures;
-    let rows: Vec<(&str, String)> = vec![
-        ("镇", t.name.clone()),
-        ("季度", report.quarter.to_string()),
-        ("周数", report.weeks.len().to_string()),
-        ("河长人数", t.chiefs.to_string()),
-        ("党支部数", t.branches.to_string()),
-        ("应巡周数", f.required.to_string()),
-        ("达标周数", f.compliant.to_string()),
-        ("免巡周数", f.exempt.to_string()),
-        ("未巡周数", f.missed.to_string()),
-        ("达标率", rate_text(f.rate)),
-        ("有效巡河次数", f.valid_patrols.to_string()),
-        ("巡河里程(km)", format!("{:.2}", f.km)),
-        ("巡河时长(h)", format!("{:.2}", f.hours)),
-        ("发现问题", f.issues_found.to_string()),
-        ("解决问题", f.resolved.to_string()),
-        ("按期解决", f.resolved_on_time.to_string()),
+    let int = |n: u32| Cell::Int(i64::from(n));
+    let rows: Vec<(&str, Cell)> = vec![
+        ("镇", Cell::Text(t.name.clone())),
+        ("季度", Cell::Text(report.quarter.to_string())),
+        ("周数", Cell::Int(report.weeks.len() as i64)),
+        ("河长人数", int(t.chiefs)),
+        ("党支部数", int(t.branches)),
+        ("应巡周数", int(f.required)),
+        ("达标周数", int(f.compliant)),
+        ("免巡周数", int(f.exempt)),
+        ("未巡周数", int(f.missed)),
+        ("达标率", Cell::Rate(f.rate)),
+        ("有效巡河次数", int(f.valid_patrols)),
+        ("巡河里程(km)", Cell::Num(f.km)),
+        ("巡河时长(h)", Cell::Num(f.hours)),
+        ("发现问题", int(f.issues_found)),
+        ("解决问题", int(f.resolved)),
+        ("按期解决", int(f.resolved_on_time)),
         (
             "平均得分",
-            t.mean_score.map_or("—".into(), |s| format!("{s:.2}")),
+            t.mean_score
+                .map_or_else(|| Cell::Text("—".into()), Cell::Num),
         ),
     ];
     sheet.write_with_format(0, 0, "项目", &head)?;
@@ -534,7 +625,7 @@ pub fn to_xlsx(report: &QuarterlyReport) -> Result<Vec<u8>, rust_xlsxwriter::Xls
     sheet.set_freeze_panes(1, 0)?;
     for (r, (k, v)) in rows.iter().enumerate() {
         sheet.write(r as u32 + 1, 0, *k)?;
-        sheet.write(r as u32 + 1, 1, v)?;
+        v.write(sheet, r as u32 + 1, 1, &formats)?;
     }
 
     let sheet = book.add_worksheet().set_name("周明细")?;

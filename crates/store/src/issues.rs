@@ -285,6 +285,32 @@ pub struct NewIssue {
     pub reporter_contact: Option<serde_json::Value>,
     pub address: Option<String>,
     pub external_media_url: Option<String>,
+    /// The client's Idempotency-Key: a second report with the same key from
+    /// the same user is the first one.
+    pub idempotency_key: Option<String>,
+}
+
+/// What [`create`] did: stored a new issue, or found the one an earlier
+/// request with the same Idempotency-Key stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Created {
+    pub id: i64,
+    pub existing: bool,
+}
+
+/// The issue `user_id` reported with Idempotency-Key `key`, if any.
+pub async fn by_idempotency_key(
+    conn: &mut PgConnection,
+    user_id: i64,
+    key: &str,
+) -> crate::Result<Option<i64>> {
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM issues WHERE reporter_user_id = $1 AND idempotency_key = $2",
+    )
+    .bind(user_id)
+    .bind(key)
+    .fetch_optional(conn)
+    .await?)
 }
 
 /// A stored photo file, to be recorded with its issue.
@@ -308,7 +334,7 @@ pub async fn create(
     conn: &mut PgConnection,
     new: &NewIssue,
     photos: &[NewPhoto],
-) -> crate::Result<i64> {
+) -> crate::Result<Created> {
     let snap = snap(conn, new.town_id, new.lon, new.lat).await?;
     let level = if snap.reach_id.is_some() {
         Level::Village
@@ -318,13 +344,15 @@ pub async fn create(
     let policy = deadline_policy(conn, new.town_id).await?;
     let now = Utc::now();
     let deadline = policy.deadline(level, now);
-    let id: i64 = sqlx::query_scalar(
+    let inserted: Option<i64> = sqlx::query_scalar(
         "INSERT INTO issues (town_id, category, description, location, reach_id, village_id,
                              level, source, status, assignee_id, patrol_id, reporter_user_id,
                              reporter_contact, deadline, created_at, updated_at,
-                             location_source, address, external_media_url)
+                             location_source, address, external_media_url, idempotency_key)
          VALUES ($1, $2, $3, ST_SetSRID(ST_MakePoint($4, $5), 4326), $6, $7, $8, $9, 'reported',
-                 $10, $11, $12, $13, $14, $15, $15, $16, $17, $18)
+                 $10, $11, $12, $13, $14, $15, $15, $16, $17, $18, $19)
+         ON CONFLICT (reporter_user_id, idempotency_key) WHERE idempotency_key IS NOT NULL
+         DO NOTHING
          RETURNING id",
     )
     .bind(new.town_id)
@@ -345,8 +373,22 @@ pub async fn create(
     .bind(new.location_source.as_str())
     .bind(&new.address)
     .bind(&new.external_media_url)
-    .fetch_one(&mut *conn)
+    .bind(&new.idempotency_key)
+    .fetch_optional(&mut *conn)
     .await?;
+    let Some(id) = inserted else {
+        // A request with the same Idempotency-Key got here first (it raced
+        // the handler's check before the insert): that report stands.
+        let earlier = match (new.reporter_user_id, &new.idempotency_key) {
+            (Some(user), Some(key)) => by_idempotency_key(conn, user, key).await?,
+            _ => None,
+        };
+        return earlier
+            .map(|id| Created { id, existing: true })
+            .ok_or_else(|| {
+                StoreError::Conflict("the report could not be stored; send it again".into())
+            });
+    };
     for p in photos {
         sqlx::query(
             "INSERT INTO photos (issue_id, town_id, sha256, content_type, size_bytes, width, height,
@@ -396,7 +438,10 @@ pub async fn create(
         },
     )
     .await?;
-    Ok(id)
+    Ok(Created {
+        id,
+        existing: false,
+    })
 }
 
 // -------------------------------------------------------------------- read

@@ -88,7 +88,8 @@ async fn a_report_is_snapped_to_the_nearest_reach_and_its_chief() {
     assert_eq!(issue["status"], "reported");
     assert_eq!(issue["category"], "sewage");
     assert_eq!(issue["category_name"], "污水直排");
-    assert_eq!(issue["source"], "staff");
+    // A chief reports what they found patrolling (巡河发现).
+    assert_eq!(issue["source"], "patrol");
     assert_eq!(issue["level"], "village");
     assert_eq!(issue["village_id"], d.village1);
     assert!(issue["reach_id"].is_i64());
@@ -920,4 +921,40 @@ async fn concurrent_identical_transitions_one_wins() {
         assert_eq!(pair[1]["from_status"], pair[0]["to_status"], "{history:?}");
     }
     assert_eq!(issue["status"], "closed");
+}
+
+/// The chief page resends a report it queued offline when the answer was
+/// lost: the same Idempotency-Key from the same user is the same problem.
+#[tokio::test]
+async fn a_report_sent_again_with_its_idempotency_key_is_stored_once() {
+    let d = demo().await;
+    let send = |token: String, key: &'static str| {
+        let request = d
+            .server
+            .client
+            .post(d.server.url("/api/v1/issues"))
+            .bearer_auth(token)
+            .header("Idempotency-Key", key)
+            .json(
+                &json!({"location": geojson_point(point_on_reach(1)), "category": "sewage",
+                          "description": "排污口在冒黑水"}),
+            );
+        e2e::send(request)
+    };
+    let before = d.server.count("issues").await;
+    let (status, first) = send(d.chief1.clone(), "8f1d2c4e-0000-4000-8000-000000000001").await;
+    assert_eq!(status, 201, "{first}");
+    let (status, again) = send(d.chief1.clone(), "8f1d2c4e-0000-4000-8000-000000000001").await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["id"], first["id"]);
+    assert_eq!(d.server.count("issues").await, before + 1);
+    // The admin's report with a key that happens to be the same is another report.
+    let (status, other) = send(d.admin.clone(), "8f1d2c4e-0000-4000-8000-000000000001").await;
+    assert_eq!(status, 201, "{other}");
+    assert_ne!(other["id"], first["id"]);
+    assert_eq!(other["source"], "staff", "the office's own report");
+    // A key that is no key: 400, nothing stored.
+    let (status, body) = send(d.chief1.clone(), "").await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(d.server.count("issues").await, before + 2);
 }
