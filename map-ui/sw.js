@@ -1,12 +1,12 @@
-// The chief page's service worker: /chief opens with no signal. The app
-// shell (page, styles, scripts) is answered from the cache at once and
-// refreshed in the background, so a weak signal never holds up the page and
-// a new version arrives on the next visit. The chief's own data (status,
-// reaches, history, notices) is fetched from the network first and kept,
-// so offline the page shows the last status it saw. Patrols and problem
-// reports are never sent from here: the page queues them in IndexedDB.
+// The chief page's service worker: /chief opens with no signal. Everything
+// is fetched from the network first and kept: the app shell (page, styles,
+// scripts) so a new deployment is used at once, all its modules together;
+// the chief's own data (status, reaches, history, notices) so offline the
+// page shows the last status it saw. When the network fails, or is slower
+// than a few seconds, the kept copy answers. Patrols and problem reports
+// are never sent from here: the page queues them in IndexedDB.
 
-const SHELL_CACHE = 'rc-shell-v1';
+const SHELL_CACHE = 'rc-shell-v2';
 // Answers of the API for the chief page, newest kept. Deleted at logout
 // (api.js) so a shared phone does not show one chief's data to the next.
 const API_CACHE = 'rc-api';
@@ -16,9 +16,10 @@ const SHELL = [
   '/css/app.css',
   '/img/icon.svg',
   '/js/chief.js', '/js/ui.js', '/js/api.js', '/js/i18n.js', '/js/messages.js', '/js/time.js',
-  '/js/status.js', '/js/recorder.js', '/js/outbox.js', '/js/store.js', '/js/photo.js', '/js/issue-outbox.js', '/js/sketch.js',
+  '/js/status.js', '/js/recorder.js', '/js/outbox.js', '/js/store.js', '/js/photo.js', '/js/issue-outbox.js', '/js/sketch.js', '/js/trackfile.js',
 ];
-// How long the API may take before the kept answer is shown instead.
+// How long the network may take before the kept copy answers instead.
+const SHELL_TIMEOUT_MS = 3000;
 const API_TIMEOUT_MS = 5000;
 
 self.addEventListener('install', (event) => {
@@ -38,10 +39,12 @@ self.addEventListener('fetch', (event) => {
   const { request } = event;
   const url = new URL(request.url);
   if (request.method !== 'GET' || url.origin !== self.location.origin) return;
-  if (SHELL.includes(url.pathname)) {
-    event.respondWith(shellFirst(request, event));
+  // The listed shell, and any other script, style or image of ours (a
+  // module added later is kept the first time it loads online).
+  if (SHELL.includes(url.pathname) || /^\/(js|css|img)\//.test(url.pathname)) {
+    event.respondWith(networkFirst(request, SHELL_CACHE, SHELL_TIMEOUT_MS));
   } else if (url.pathname.startsWith('/api/v1/') && fromChiefPage(request)) {
-    event.respondWith(networkFirst(request));
+    event.respondWith(networkFirst(request, API_CACHE, API_TIMEOUT_MS));
   }
 });
 
@@ -53,36 +56,21 @@ function fromChiefPage(request) {
   }
 }
 
-/** The kept copy at once (refreshed behind it); the network when there is none. */
-async function shellFirst(request, event) {
-  const cache = await caches.open(SHELL_CACHE);
-  const kept = await cache.match(request, { ignoreSearch: true });
-  const fresh = fetch(request).then((response) => {
-    if (response.ok) cache.put(request, response.clone());
-    return response;
-  });
-  if (kept) {
-    event.waitUntil(fresh.catch(() => {}));
-    return kept;
-  }
-  return fresh;
-}
-
-/** The network, unless it fails or takes over API_TIMEOUT_MS: then the last answer kept. */
-async function networkFirst(request) {
-  const cache = await caches.open(API_CACHE);
+/** The network, unless it fails or takes over `timeoutMs`: then the copy kept in `cacheName`. */
+async function networkFirst(request, cacheName, timeoutMs) {
+  const cache = await caches.open(cacheName);
   const network = fetch(request).then((response) => {
     if (response.ok) cache.put(request, response.clone());
     return response;
   });
-  const timeout = new Promise((resolve) => { setTimeout(resolve, API_TIMEOUT_MS, null); });
+  const timeout = new Promise((resolve) => { setTimeout(resolve, timeoutMs, null); });
   try {
     const first = await Promise.race([network, timeout]);
     if (first) return first;
   } catch {
-    // Offline: the kept answer below, else the failure.
+    // Offline: the kept copy below, else the failure.
   }
-  const kept = await cache.match(request);
+  const kept = await cache.match(request, { ignoreSearch: cacheName === SHELL_CACHE });
   if (kept) return kept;
   return network;
 }

@@ -40,3 +40,21 @@ test('linesOf reads Features, collections and multi-lines', () => {
   ] };
   assert.deepEqual(linesOf(fc), [[[1, 2], [4, 5]], [[7, 8], [9, 10]], [[11, 12], [13, 14]]]);
 });
+
+test('the service worker keeps every module the chief page imports', async () => {
+  const { readFileSync } = await import('node:fs');
+  const { join, dirname } = await import('node:path');
+  const { fileURLToPath } = await import('node:url');
+  const ui = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'map-ui');
+  const sw = readFileSync(join(ui, 'sw.js'), 'utf8');
+  const seen = new Set();
+  const visit = (name) => {
+    if (seen.has(name)) return;
+    seen.add(name);
+    const src = readFileSync(join(ui, 'js', name), 'utf8');
+    for (const m of src.matchAll(/^import [^;]*? from '\.\/([\w-]+\.js)';/gm)) visit(m[1]);
+  };
+  visit('chief.js');
+  const missing = [...seen].filter((name) => !sw.includes(`'/js/${name}'`));
+  assert.deepEqual(missing, [], 'add them to SHELL in map-ui/sw.js');
+});
