@@ -15,12 +15,11 @@ const EVENTS = ['reminder', 'bulletin'];
 
 const week = { user: null, chiefs: [], channels: [], deliveries: [], errors: {} };
 
-/** A person's sentence for an API error: ours by code, else the server's. */
+/** A person's sentence for an API error: a channel's field named in words, else the common sentence (messages.js). */
 function problem(err) {
-  const field = err?.details?.field ? String(err.details.field).replace(/^channels\[\d+\]\./, '') : null;
-  const key = err?.code === 'invalid_field' && field ? `week.error.field.${field}` : `week.error.${err?.code}`;
-  const text = t(key);
-  return text === key ? errorText(err) : text;
+  const field = err?.code === 'invalid_field' ? String(err.details?.field ?? '').replace(/^channels\[\d+\]\./, '') : '';
+  const key = `week.error.field.${field}`;
+  return field && t(key) !== key ? t(key) : errorText(err);
 }
 
 /** Shows the section to admins and loads it. */

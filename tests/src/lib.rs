@@ -104,6 +104,15 @@ impl TestServer {
         send(request).await
     }
 
+    /// The id of the chief with `code`.
+    pub async fn chief_id(&self, code: &str) -> i64 {
+        sqlx::query_scalar("SELECT id FROM chiefs WHERE code = $1")
+            .bind(code)
+            .fetch_one(self.db.pool())
+            .await
+            .unwrap_or_else(|e| panic!("chief {code}: {e}"))
+    }
+
     /// Counts rows of a table (for "nothing was kept" checks).
     pub async fn count(&self, table: &str) -> i64 {
         let sql = format!("SELECT count(*) FROM {table}");

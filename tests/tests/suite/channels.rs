@@ -98,14 +98,6 @@ fn fast_retries() -> api::outbox::OutboxConfig {
     }
 }
 
-async fn chief_id(server: &TestServer, code: &str) -> i64 {
-    sqlx::query_scalar("SELECT id FROM chiefs WHERE code = $1")
-        .bind(code)
-        .fetch_one(server.db.pool())
-        .await
-        .unwrap()
-}
-
 async fn town_id(server: &TestServer) -> i64 {
     sqlx::query_scalar("SELECT id FROM towns ORDER BY id LIMIT 1")
         .fetch_one(server.db.pool())
@@ -126,7 +118,7 @@ async fn put_channels(server: &TestServer, token: &str, channels: Value) -> (u16
 }
 
 async fn patrol(server: &TestServer, code: &str, at: DateTime<Utc>) {
-    let chief = chief_id(server, code).await;
+    let chief = server.chief_id(code).await;
     let mut tx = server.db.pool().begin().await.unwrap();
     store::compliance::insert_minimal_patrol(&mut tx, chief, at, true, 1500.0)
         .await
@@ -135,7 +127,7 @@ async fn patrol(server: &TestServer, code: &str, at: DateTime<Utc>) {
 }
 
 async fn exempt(server: &TestServer, token: &str, code: &str, from: &str, to: &str) {
-    let chief = chief_id(server, code).await;
+    let chief = server.chief_id(code).await;
     let body = json!({"chief_id": chief, "from": from, "to": to, "reason": "病假"});
     let (status, answer) = server
         .post_json("/api/v1/exemptions", Some(token), &body)
@@ -219,9 +211,9 @@ async fn each_channel_kind_gets_its_vendor_format_signed() {
         .map(|v| v.as_i64().unwrap())
         .collect();
     let (hz001, hz002, hz003) = (
-        chief_id(&server, "HZ001").await,
-        chief_id(&server, "HZ002").await,
-        chief_id(&server, "HZ003").await,
+        server.chief_id("HZ001").await,
+        server.chief_id("HZ002").await,
+        server.chief_id("HZ003").await,
     );
     assert!(ids.contains(&hz003));
     assert!(!ids.contains(&hz001), "compliant chief named");

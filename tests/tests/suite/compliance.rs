@@ -23,16 +23,8 @@ fn cst(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
     utc(y, m, d, h, min, 0) - TimeDelta::hours(8)
 }
 
-async fn chief_id(server: &TestServer, code: &str) -> i64 {
-    sqlx::query_scalar("SELECT id FROM chiefs WHERE code = $1")
-        .bind(code)
-        .fetch_one(server.db.pool())
-        .await
-        .unwrap()
-}
-
 async fn patrol(server: &TestServer, code: &str, at: DateTime<Utc>, valid: bool) -> i64 {
-    let chief = chief_id(server, code).await;
+    let chief = server.chief_id(code).await;
     let mut tx = server.db.pool().begin().await.unwrap();
     let id = store::compliance::insert_minimal_patrol(&mut tx, chief, at, valid, 1500.0)
         .await
@@ -126,7 +118,7 @@ async fn weekly_view_follows_cst_weeks_and_has_the_contract_fields() {
     ] {
         assert!(hz001.get(field).is_some(), "{field} missing in {hz001}");
     }
-    assert_eq!(hz001["chief_id"], chief_id(&server, "HZ001").await);
+    assert_eq!(hz001["chief_id"], server.chief_id("HZ001").await);
     assert_eq!(hz001["name"], "张建国");
     assert_eq!(hz001["level"], "village");
     assert_eq!(
@@ -231,7 +223,7 @@ async fn quarter_matrix_with_exemption_and_14_weeks() {
     patrol(&server, "HZ001", cst(2026, 7, 1, 9, 0), true).await; // W27
     patrol(&server, "HZ001", cst(2026, 7, 22, 9, 0), true).await; // W30
     patrol(&server, "HZ001", cst(2026, 7, 23, 9, 0), true).await; // W30 again
-    let hz002 = chief_id(&server, "HZ002").await;
+    let hz002 = server.chief_id("HZ002").await;
     let (status, body) = server
         .post_json(
             "/api/v1/exemptions",
@@ -325,7 +317,7 @@ async fn who_sees_which_rows() {
         .get("/api/v1/compliance?quarter=2026-Q3", Some(&hz001))
         .await;
     assert_eq!(codes(&body), ["HZ001"]);
-    let other = chief_id(&server, "HZ002").await;
+    let other = server.chief_id("HZ002").await;
     let (status, body) = server
         .get(&format!("{path}&chief_id={other}"), Some(&hz001))
         .await;
@@ -350,8 +342,8 @@ async fn exemption_permission_matrix() {
         .await;
     let hz001 = server.login(logins::CHIEF_1.0, logins::CHIEF_1.1).await;
     let hz002 = server.login(logins::CHIEF_2.0, logins::CHIEF_2.1).await;
-    let chief1 = chief_id(&server, "HZ001").await;
-    let chief2 = chief_id(&server, "HZ002").await;
+    let chief1 = server.chief_id("HZ001").await;
+    let chief2 = server.chief_id("HZ002").await;
     let foreign = other_town_chief(&server).await;
     let body = |chief: i64| json!({"chief_id": chief, "from": "2026-07-13", "to": "2026-07-19", "reason": "外出培训"});
 
@@ -591,7 +583,7 @@ async fn overdue_list_of_the_week_in_progress() {
     // HZ001 patrolled at the very start of this week: not overdue.
     patrol(&server, "HZ001", this_week.start_utc(), true).await;
     // HZ002 is on leave all week: not overdue.
-    let hz002 = chief_id(&server, "HZ002").await;
+    let hz002 = server.chief_id("HZ002").await;
     let (status, _) = server
         .post_json(
             "/api/v1/exemptions",

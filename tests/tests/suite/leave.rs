@@ -8,14 +8,6 @@
 use e2e::{TestServer, logins, send};
 use serde_json::{Value, json};
 
-async fn chief_id(server: &TestServer, code: &str) -> i64 {
-    sqlx::query_scalar("SELECT id FROM chiefs WHERE code = $1")
-        .bind(code)
-        .fetch_one(server.db.pool())
-        .await
-        .unwrap()
-}
-
 /// The status of chief `code` in a week and their exempt weeks in 2026-Q3.
 async fn standing(server: &TestServer, token: &str, week: &str, code: &str) -> (Value, Value) {
     let (status, weekly) = server
@@ -58,8 +50,8 @@ async fn a_chiefs_leave_counts_only_once_approved_and_the_decision_is_a_notice()
     let assessor = server.login(logins::ASSESSOR.0, logins::ASSESSOR.1).await;
     let hz001 = server.login(logins::CHIEF_1.0, logins::CHIEF_1.1).await;
     let hz002 = server.login(logins::CHIEF_2.0, logins::CHIEF_2.1).await;
-    let chief1 = chief_id(&server, "HZ001").await;
-    let chief2 = chief_id(&server, "HZ002").await;
+    let chief1 = server.chief_id("HZ001").await;
+    let chief2 = server.chief_id("HZ002").await;
 
     // A chief asks only for themself; assessors not at all.
     for (token, chief) in [(&hz001, chief2), (&hz002, chief1), (&assessor, chief1)] {
@@ -209,7 +201,7 @@ async fn notices_are_ones_own_and_marked_read_only_by_their_chief() {
     let admin = server.login(logins::ADMIN.0, logins::ADMIN.1).await;
     let hz001 = server.login(logins::CHIEF_1.0, logins::CHIEF_1.1).await;
     let hz002 = server.login(logins::CHIEF_2.0, logins::CHIEF_2.1).await;
-    let chief1 = chief_id(&server, "HZ001").await;
+    let chief1 = server.chief_id("HZ001").await;
     let town: i64 = sqlx::query_scalar("SELECT town_id FROM chiefs WHERE id = $1")
         .bind(chief1)
         .fetch_one(server.db.pool())
